@@ -7,6 +7,6 @@ import { badRequest, describeZodIssues } from '../lib/errors.ts';
  */
 export function parse<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, part: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw badRequest(`Invalid ${part}: ${describeZodIssues(r.error.issues, part === 'body' ? '' : part)}`, 'SM_VALIDATION');
+  if (!r.success) throw badRequest(`Invalid ${part}: ${describeZodIssues(r.error.issues, part === 'query' || part === 'params' ? part : '')}`, 'SM_VALIDATION');
   return r.data;
 }

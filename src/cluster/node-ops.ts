@@ -1,0 +1,232 @@
+import type { ClusterNode, LaunchConfig, NodeGroup, NodeState, Role, ScalePolicy } from '../domain/types.ts';
+import type { ClusterStore } from '../store/cluster-store.ts';
+import { CloudError, type CloudController, type TerminateReason } from '../cloud/cloud-controller.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Config } from '../config/schema.ts';
+import { badRequest, notFound } from '../lib/errors.ts';
+import type { ClusterView } from './view.ts';
+import type { EventLog } from './scale-events.ts';
+import { newRelationsFor, releaseChildren, saveRelations } from './links.ts';
+
+/** What node operations need from the catalog (launch configs and policies by name). */
+export interface CatalogReader {
+  launchConfig(name: string): LaunchConfig | null | undefined;
+  scalePolicy(name: string): ScalePolicy | null | undefined;
+}
+
+export interface NodeOpsDeps {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  store: ClusterStore;
+  cloud: CloudController;
+  view: ClusterView;
+  catalog: CatalogReader;
+  events: EventLog;
+  /** Called when a node stops serving (terminating): the proxy closes its sessions. */
+  onNodeGone?: (address: string) => void;
+}
+
+export interface LaunchOptions {
+  reason: string;
+  /** Region to launch in (default: the group region with the fewest nodes of the role). */
+  region?: string;
+  /** Zones to avoid (zone back-off). */
+  avoidZones?: ReadonlySet<string>;
+  /** Numbers behind the decision, stored with the scale event. */
+  data?: Record<string, unknown>;
+  /** Event kind to record (default `launch`). */
+  kind?: 'launch' | 'replace';
+}
+
+export interface TerminateOptions {
+  reason: string;
+  cloudReason: TerminateReason;
+  /** `dead` for failed nodes; default `terminate`. */
+  kind?: 'terminate' | 'dead';
+  /** Keep the row as `terminated` instead of deleting it (deleteDeadGroupNodesOnCleanUp=false). */
+  keepRow?: boolean;
+  data?: Record<string, unknown>;
+}
+
+export type NodeOps = ReturnType<typeof createNodeOps>;
+
+/**
+ * The only code that changes nodes: launches through the cloud, state transitions, links and
+ * termination. The store is written first, then the view, so a store failure changes nothing.
+ */
+export function createNodeOps(d: NodeOpsDeps) {
+  const log = d.log.child({ component: 'nodes' });
+
+  function launchTarget(group: NodeGroup, role: Role) {
+    const lc = d.catalog.launchConfig(group.launchConfig);
+    if (!lc) throw notFound(`Launch configuration ${group.launchConfig} of group ${group.name} does not exist.`);
+    const t = lc.targets.target.find((x) => x.role === role);
+    if (!t) throw badRequest(`Launch configuration ${lc.name} has no target for role ${role}.`);
+    return t;
+  }
+
+  function chooseZone(group: NodeGroup, role: Role, opts: LaunchOptions): string {
+    const regions = opts.region ? [opts.region] : group.regions;
+    const zones = d.cloud.zones.filter((z) => regions.includes(d.cloud.regionOfZone(z)) && !opts.avoidZones?.has(z));
+    if (!zones.length) {
+      throw new CloudError('UNKNOWN_ZONE', `No usable availability zone for region(s) ${regions.join(', ')} of group ${group.name}.`, false, { regions });
+    }
+    // Spread the role over zones: the zone with the fewest nodes (and launches) of this role wins.
+    const count = new Map(zones.map((z) => [z, 0]));
+    for (const n of d.view.nodesOf(group.name, role)) if (count.has(n.availabilityZone)) count.set(n.availabilityZone, count.get(n.availabilityZone)! + 1);
+    for (const l of d.view.launching.values()) if (l.group === group.name && l.role === role && count.has(l.zone)) count.set(l.zone, count.get(l.zone)! + 1);
+    return zones.reduce((best, z) => (count.get(z)! < count.get(best)! ? z : best), zones[0]);
+  }
+
+  function uniqueIdentifier(zone: string): string {
+    const taken = new Set<string>([...d.view.launching.keys()]);
+    for (const n of d.view.nodes.values()) taken.add(n.identifier);
+    let t = d.clock.now();
+    let id = `${d.config.instancecontroller.instanceNamePrefix}-${zone}-${t}`;
+    while (taken.has(id)) id = `${d.config.instancecontroller.instanceNamePrefix}-${zone}-${++t}`;
+    return id;
+  }
+
+  async function transition(n: ClusterNode, from: readonly NodeState[], to: NodeState, reason: string | null): Promise<ClusterNode | null> {
+    const now = d.clock.now();
+    const drainStartedAt = to === 'draining' ? now : null;
+    const ok = await d.store.transitionNode(n.address, from, to, { stateReason: reason, stateUpdated: now, drainStartedAt });
+    if (!ok) return null;
+    const next: ClusterNode = { ...n, state: to, stateReason: reason, stateUpdated: now, drainStartedAt };
+    d.view.setNode(next);
+    return next;
+  }
+
+  return {
+    /** Launches one node of `role` into the group; resolves when the cloud has acknowledged it (node `pending`). */
+    async launch(groupName: string, role: Role, opts: LaunchOptions): Promise<ClusterNode> {
+      const group = d.view.groups.get(groupName);
+      if (!group) throw notFound(`Node group ${groupName} does not exist.`);
+      if (group.state === 'deleting') throw badRequest(`Node group ${groupName} is being deleted.`);
+      const target = launchTarget(group, role);
+      const zone = chooseZone(group, role, opts);
+      const identifier = uniqueIdentifier(zone);
+      const since = d.clock.now();
+      d.view.launching.set(identifier, { identifier, group: groupName, role, zone, since });
+      let instance;
+      try {
+        instance = await d.cloud.launch({ identifier, role, zone, instanceType: target.instanceType, group: groupName });
+      } catch (err) {
+        d.view.launching.delete(identifier);
+        const ce = err instanceof CloudError ? err : null;
+        await d.events.record({
+          group: groupName,
+          kind: ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'launch-failed',
+          role,
+          node: identifier,
+          reason: `${role} launch ${ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'failed'}: ${(err as Error).message}`,
+          data: { ...opts.data, zone, instanceType: target.instanceType, ...(ce?.details ?? {}), launchReason: opts.reason },
+        });
+        throw err;
+      }
+      d.view.launching.delete(identifier);
+      if (!d.view.groups.has(groupName) || d.view.groups.get(groupName)!.state === 'deleting') {
+        // The group went away while the cloud was working: give the instance straight back.
+        await d.cloud.terminate(instance.identifier, 'group-deleted').catch(() => undefined);
+        throw notFound(`Node group ${groupName} was deleted during the launch.`);
+      }
+      const now = d.clock.now();
+      const node: ClusterNode = {
+        id: 0,
+        identifier: instance.identifier,
+        group: groupName,
+        role,
+        region: instance.region,
+        availabilityZone: instance.zone,
+        address: instance.host,
+        port: instance.port ?? d.config.cluster.accessPort,
+        state: 'pending',
+        launchConfig: group.launchConfig,
+        instanceType: instance.instanceType,
+        capacity: target.connectionCapacity,
+        launchTime: since,
+        lastReport: null,
+        lastTrafficTime: 0,
+        reportingSpeed: d.config.cluster.reportingSpeed,
+        connections: { publishers: 0, subscribers: 0 },
+        cpu: null,
+        memory: null,
+        drainStartedAt: null,
+        stateReason: opts.reason,
+        stateUpdated: now,
+      };
+      const stored = await d.store.saveNode(node);
+      d.view.setNode(stored);
+      await d.events.record({
+        group: groupName,
+        kind: opts.kind ?? 'launch',
+        role,
+        node: stored.address,
+        reason: opts.reason,
+        data: { ...opts.data, identifier: stored.identifier, zone: stored.availabilityZone },
+      });
+      return stored;
+    },
+
+    /** First report of a pending node: it is in service and gets its links. */
+    async markInService(n: ClusterNode): Promise<ClusterNode | null> {
+      const next = await transition(n, ['pending'], 'inservice', 'reporting');
+      if (!next) return null;
+      log.info({ address: n.address, group: n.group, role: n.role }, 'node in service');
+      await saveRelations(newRelationsFor(next, d.view, d.clock.now()), d.view, d.store);
+      const g = d.view.groups.get(n.group);
+      if (g && g.state === 'new') {
+        await d.store.setGroupState(g.name, 'active');
+        d.view.setGroup({ ...g, state: 'active' });
+      }
+      return next;
+    },
+
+    /** No new clients; terminated when empty or after the drain timeout (by the autoscaler). */
+    async drain(address: string, reason: string, data: Record<string, unknown> = {}): Promise<boolean> {
+      const n = d.view.nodes.get(address);
+      if (!n) return false;
+      const next = await transition(n, ['inservice', 'pending'], 'draining', reason);
+      if (!next) return false;
+      await d.events.record({ group: n.group, kind: 'drain', role: n.role, node: address, reason, data });
+      return true;
+    },
+
+    /** Load came back before the drain ended: keeping the node is cheaper than launching one. */
+    async cancelDrain(address: string, reason: string, data: Record<string, unknown> = {}): Promise<boolean> {
+      const n = d.view.nodes.get(address);
+      if (!n) return false;
+      const next = await transition(n, ['draining'], 'inservice', reason);
+      if (!next) return false;
+      await d.events.record({ group: n.group, kind: 'drain-cancelled', role: n.role, node: address, reason, data });
+      return true;
+    },
+
+    async terminate(address: string, opts: TerminateOptions): Promise<boolean> {
+      const n = d.view.nodes.get(address);
+      if (!n || n.state === 'terminated') return false;
+      const next = await transition(n, ['pending', 'inservice', 'draining', 'terminating'], 'terminating', opts.reason);
+      if (!next) return false;
+      const now = d.clock.now();
+      await releaseChildren(address, d.view, d.store, now);
+      d.onNodeGone?.(address);
+      try {
+        await d.cloud.terminate(n.identifier, opts.cloudReason);
+      } catch (err) {
+        log.warn({ err, address, identifier: n.identifier }, 'cloud termination failed; the row is removed anyway');
+      }
+      if (opts.keepRow) {
+        await transition(next, ['terminating'], 'terminated', opts.reason);
+        d.view.setNodeStreams(address, []);
+        await d.store.replaceNodeStreams(address, []);
+      } else {
+        await d.store.deleteNode(address);
+        d.view.removeNode(address);
+      }
+      await d.events.record({ group: n.group, kind: opts.kind ?? 'terminate', role: n.role, node: address, reason: opts.reason, data: opts.data ?? {} });
+      return true;
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import { LINK_STATES, type ClusterNode, type NodeStream, type Role } from '../domain/types.ts';
+import type { ClusterStore } from '../store/cluster-store.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Config } from '../config/schema.ts';
+import type { ClusterView } from './view.ts';
+import type { NodeOps } from './node-ops.ts';
+import { parentsForReply, setLinkState } from './links.ts';
+
+/** A report may list at most this many streams; a node carrying more is misconfigured or hostile. */
+export const MAX_REPORT_STREAMS = 10_000;
+export const MAX_REPORT_LINKS = 1_000;
+
+const hostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'must be an IP address or host name');
+const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(10_000_000);
+/** Scopes are kept without leading/trailing slashes (`/live/` → `live`). */
+export const scopeSchema = z
+  .string()
+  .max(1024)
+  .transform((s) => s.replace(/^\/+|\/+$/g, ''))
+  .refine((s) => s.length > 0, 'must not be empty');
+export const streamNameSchema = z.string().min(1, 'must not be empty').max(254);
+
+export const reportSchema = z.object({
+  type: z.literal('report'),
+  host: hostSchema,
+  port: z.number().int().min(1).max(65535).optional(),
+  capacity: z.number().int().min(1).max(10_000_000).optional(),
+  connections: z.object({ publishers: count, subscribers: count }),
+  streams: z
+    .array(z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count }))
+    .max(MAX_REPORT_STREAMS, `at most ${MAX_REPORT_STREAMS} streams per report`)
+    .default([]),
+  links: z
+    .array(z.object({ parent: z.string().min(1).max(300), state: z.enum(LINK_STATES) }))
+    .max(MAX_REPORT_LINKS)
+    .default([]),
+  cpu: z.number().min(0).max(1).optional(),
+  memory: z.number().min(0).max(1).optional(),
+});
+
+export const streamEventSchema = z.object({
+  type: z.enum(['publish', 'unpublish']),
+  host: hostSchema,
+  scope: scopeSchema,
+  name: streamNameSchema,
+});
+
+export const nodeMessageSchema = z.discriminatedUnion('type', [reportSchema, streamEventSchema]);
+export type NodeMessage = z.infer<typeof nodeMessageSchema>;
+export type Report = z.infer<typeof reportSchema>;
+
+export interface NodeReply {
+  status: 'assigned' | 'unassigned' | 'unknown';
+  identifier?: string;
+  group?: string;
+  role?: Role;
+  parents?: string[];
+  reportingSpeed: number;
+  drain?: boolean;
+}
+
+export interface NodeProtocolDeps {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  store: ClusterStore;
+  view: ClusterView;
+  ops: Pick<NodeOps, 'markInService'>;
+  /** Metrics hook: called with how late a report was against the speed the node was told. */
+  onReport?: (node: ClusterNode, lagMs: number) => void;
+}
+
+/**
+ * Node protocol v1 (design §4): reports and stream events update the view at once; the store is
+ * written behind, at most once per reporting period per node unless a state changes.
+ */
+export function createNodeProtocol(d: NodeProtocolDeps) {
+  const log = d.log.child({ component: 'node-protocol' });
+  const speed = d.config.cluster.reportingSpeed;
+  const lastPersist = new Map<string, number>();
+  const chains = new Map<string, Promise<void>>();
+  const warnedUnknown = new Map<string, number>();
+
+  /** Serialises store writes per node so an older write never lands after a newer one. */
+  function persist(address: string, write: () => Promise<void>) {
+    const prev = chains.get(address) ?? Promise.resolve();
+    const next = prev
+      .then(write)
+      .catch((err) => log.warn({ err, address }, 'could not persist node report; the view keeps it and the next report retries'));
+    chains.set(address, next);
+    void next.finally(() => {
+      if (chains.get(address) === next) chains.delete(address);
+    });
+  }
+
+  function unknownHost(host: string): NodeReply {
+    const now = d.clock.now();
+    // Pre-provisioned simulated hosts ping before they are used: warn, but not on every report.
+    if ((warnedUnknown.get(host) ?? -Infinity) + 60_000 <= now) {
+      warnedUnknown.set(host, now);
+      log.warn({ host }, 'report from a host that is not a node of this manager');
+    }
+    return { status: 'unknown', reportingSpeed: speed };
+  }
+
+  function replyFor(n: ClusterNode): NodeReply {
+    if (n.state === 'terminated') return { status: 'unassigned', identifier: n.identifier, reportingSpeed: speed, drain: true };
+    return {
+      status: 'assigned',
+      identifier: n.identifier,
+      group: n.group,
+      role: n.role,
+      parents: parentsForReply(n.address, d.view),
+      reportingSpeed: speed,
+      drain: n.state === 'draining' || n.state === 'terminating',
+    };
+  }
+
+  async function applyLinks(n: ClusterNode, links: Report['links'], now: number) {
+    const reported = new Map<string, Report['links'][number]['state']>();
+    for (const l of links) reported.set(l.parent.replace(/:\d+$/, ''), l.state);
+    for (const r of d.view.parentsOf(n.address)) {
+      const state = reported.get(r.parent);
+      if (r.state === 'disconnecting' && (state === undefined || state === 'disconnected')) {
+        // The child has let go of a parent that was leaving: the link is gone.
+        await d.store.deleteRelation(r.parent, r.child);
+        d.view.removeRelation(r.parent, r.child);
+      } else if (state === 'established' || state === 'error') {
+        if (r.state !== 'disconnecting') await setLinkState(r, state, now, d.view, d.store);
+      }
+    }
+    // Parents handed to the child for the first time are now being connected.
+    for (const r of d.view.parentsOf(n.address)) if (r.state === 'prospective') await setLinkState(r, 'connecting', now, d.view, d.store);
+  }
+
+  async function report(body: Report): Promise<NodeReply> {
+    const prev = d.view.nodes.get(body.host);
+    if (!prev) return unknownHost(body.host);
+    const now = d.clock.now();
+    d.onReport?.(prev, prev.lastReport === null ? 0 : Math.max(0, now - prev.lastReport - prev.reportingSpeed));
+    const total = body.connections.publishers + body.connections.subscribers;
+    let node: ClusterNode = {
+      ...prev,
+      port: body.port ?? prev.port,
+      capacity: body.capacity ?? prev.capacity,
+      connections: { ...body.connections },
+      cpu: body.cpu ?? null,
+      memory: body.memory ?? null,
+      lastReport: now,
+      lastTrafficTime: total > 0 ? now : prev.lastTrafficTime,
+      reportingSpeed: speed,
+    };
+    d.view.setNode(node);
+    d.view.handedOut.delete(node.address);
+    const streams: NodeStream[] = body.streams.map((s) => ({
+      address: node.address,
+      scope: s.scope,
+      name: s.name,
+      publishers: s.publishers,
+      subscribers: s.subscribers,
+      startTime: d.view.stream(node.address, s.scope, s.name)?.startTime ?? now,
+    }));
+    d.view.setNodeStreams(node.address, streams);
+    let stateChanged = false;
+    if (prev.state === 'pending') {
+      node = (await d.ops.markInService(node)) ?? node;
+      stateChanged = true;
+    }
+    await applyLinks(node, body.links, now);
+    if (stateChanged || (lastPersist.get(node.address) ?? -Infinity) + node.reportingSpeed <= now) {
+      lastPersist.set(node.address, now);
+      const snapshot = node;
+      persist(node.address, async () => {
+        await d.store.saveNodeReport(snapshot);
+        await d.store.replaceNodeStreams(snapshot.address, streams);
+      });
+    }
+    return replyFor(d.view.nodes.get(node.address) ?? node);
+  }
+
+  async function streamEvent(body: z.infer<typeof streamEventSchema>): Promise<NodeReply> {
+    const n = d.view.nodes.get(body.host);
+    if (!n) return unknownHost(body.host);
+    if (body.type === 'publish') {
+      const s: NodeStream = {
+        address: n.address,
+        scope: body.scope,
+        name: body.name,
+        publishers: Math.max(1, d.view.stream(n.address, body.scope, body.name)?.publishers ?? 0),
+        subscribers: d.view.stream(n.address, body.scope, body.name)?.subscribers ?? 0,
+        startTime: d.view.stream(n.address, body.scope, body.name)?.startTime ?? d.clock.now(),
+      };
+      d.view.addStream(s);
+      persist(n.address, () => d.store.upsertStream(s));
+    } else if (d.view.removeStream(n.address, body.scope, body.name)) {
+      persist(n.address, async () => void (await d.store.deleteStream(n.address, body.scope, body.name)));
+    }
+    log.debug({ host: n.address, type: body.type, scope: body.scope, name: body.name }, 'stream event');
+    return replyFor(n);
+  }
+
+  return {
+    handle(msg: NodeMessage): Promise<NodeReply> {
+      return msg.type === 'report' ? report(msg) : streamEvent(msg);
+    },
+    /** Waits for every queued store write (tests, shutdown). */
+    async flush(): Promise<void> {
+      while (chains.size) await Promise.all([...chains.values()]);
+    },
+  };
+}
+
+export type NodeProtocol = ReturnType<typeof createNodeProtocol>;
