@@ -1,8 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
-import type { Clock } from './lib/clock.ts';
-import type { Logger } from './lib/logger.ts';
-import type { ClusterStore } from './store/cluster-store.ts';
-import type { CloudController } from './cloud/cloud-controller.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { createLogger, type Logger } from './lib/logger.ts';
+import type { ClusterStore, Lease } from './store/cluster-store.ts';
+import { openClusterStore } from './store/open-store.ts';
+import { createNodeApi } from './cloud/node-api.ts';
+import { createSimulatedCloud, type SimulatedCloud } from './cloud/simulated/simulated-cloud.ts';
+import { createCatalog, type Catalog } from './catalog/catalog.ts';
+import { ClusterView } from './cluster/view.ts';
+import { syncView } from './cluster/view-sync.ts';
+import { createEventLog, type EventLog } from './cluster/scale-events.ts';
+import { createNodeOps, type NodeOps } from './cluster/node-ops.ts';
+import { createNodeProtocol, type NodeProtocol } from './cluster/node-protocol.ts';
+import { createGroupService, type GroupService } from './cluster/groups.ts';
+import { resolveAdminToken } from './lib/admin-token.ts';
+import type { Dispatcher } from 'undici';
 
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
@@ -10,7 +23,100 @@ export interface AppDeps {
   clock: Clock;
   log: Logger;
   store: ClusterStore;
-  cloud: CloudController;
+  cloud: SimulatedCloud;
   /** rest.administratorToken, or the generated one kept in dataDir. */
   adminToken: string;
+  catalog: Catalog;
+  view: ClusterView;
+  events: EventLog;
+  ops: NodeOps;
+  protocol: NodeProtocol;
+  groups: GroupService;
+}
+
+export interface Runtime extends AppDeps {
+  lease: Lease;
+  /** Starts background work (autoscaler, multi-instance sync). */
+  start(): void;
+  /** Hooks the WebSocket proxy onto the HTTP server (when proxy.enabled). */
+  attach?(server: import('node:http').Server): void | Promise<void>;
+  /** Stops background work and closes stores. */
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  clock?: Clock;
+  log?: Logger;
+  /** Where the one-time admin token line goes (default stdout). */
+  print?: (line: string) => void;
+  /** undici dispatcher for manager → node calls (tests). */
+  dispatcher?: Dispatcher;
+  /** Directory holding launchconfigs/ and scalingpolicies/ (default: the project root). */
+  catalogRoot?: string;
+}
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export async function createDeps(config: Config, o: DepsOverrides = {}): Promise<Runtime> {
+  const clock = o.clock ?? systemClock;
+  const log = o.log ?? createLogger(config.server.logLevel);
+  const dataDir = resolve(config.server.dataDir);
+  const adminToken = resolveAdminToken(config.rest.administratorToken, dataDir, o.print ?? ((l) => process.stdout.write(l + '\n')));
+
+  const { store, lease: makeLease } = await openClusterStore(config.config, dataDir);
+  const lease = makeLease();
+  const catalog = await createCatalog({ store, log });
+  const root = o.catalogRoot ?? projectRoot;
+  await catalog.importDirectories(resolve(root, 'launchconfigs'), resolve(root, 'scalingpolicies'));
+
+  const nodeApi = createNodeApi({ ...config.serverapi, dispatcher: o.dispatcher });
+  const cloud = createSimulatedCloud({ config, clock, log, dataDir, nodeApi });
+
+  const view = new ClusterView();
+  await syncView(view, store);
+  const events = createEventLog({ store, clock, log });
+  const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events });
+  const protocol = createNodeProtocol({ config, clock, log, store, view, ops });
+  const groups = createGroupService({ clock, log, store, cloud, view, catalog, ops });
+
+  let syncTimer: ReturnType<Clock['setTimeout']> | undefined;
+  let closed = false;
+  const syncLoop = () => {
+    syncTimer = clock.setTimeout(async () => {
+      try {
+        await Promise.all([syncView(view, store), catalog.reload()]);
+      } catch (err) {
+        log.warn({ err }, 'cluster sync from the store failed; keeping the current view');
+      }
+      if (!closed) syncLoop();
+    }, config.server.syncInterval);
+  };
+
+  return {
+    config,
+    clock,
+    log,
+    store,
+    cloud,
+    adminToken,
+    catalog,
+    view,
+    events,
+    ops,
+    protocol,
+    groups,
+    lease,
+    start() {
+      // Several managers may share one MySQL database: pick up what the others wrote.
+      if (store.kind === 'mysql') syncLoop();
+    },
+    async close() {
+      closed = true;
+      clock.clearTimeout(syncTimer);
+      await protocol.flush();
+      await lease.release().catch(() => undefined);
+      await cloud.close?.();
+      await store.close();
+    },
+  };
 }

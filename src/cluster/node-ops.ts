@@ -58,6 +58,8 @@ export type NodeOps = ReturnType<typeof createNodeOps>;
  */
 export function createNodeOps(d: NodeOpsDeps) {
   const log = d.log.child({ component: 'nodes' });
+  /** Launches the cloud is still working on, by group (group deletion waits for them). */
+  const inflight = new Map<string, Set<Promise<unknown>>>();
 
   function launchTarget(group: NodeGroup, role: Role) {
     const lc = d.catalog.launchConfig(group.launchConfig);
@@ -99,75 +101,97 @@ export function createNodeOps(d: NodeOpsDeps) {
     return next;
   }
 
-  return {
-    /** Launches one node of `role` into the group; resolves when the cloud has acknowledged it (node `pending`). */
-    async launch(groupName: string, role: Role, opts: LaunchOptions): Promise<ClusterNode> {
-      const group = d.view.groups.get(groupName);
-      if (!group) throw notFound(`Node group ${groupName} does not exist.`);
-      if (group.state === 'deleting') throw badRequest(`Node group ${groupName} is being deleted.`);
-      const target = launchTarget(group, role);
-      const zone = chooseZone(group, role, opts);
-      const identifier = uniqueIdentifier(zone);
-      const since = d.clock.now();
-      d.view.launching.set(identifier, { identifier, group: groupName, role, zone, since });
-      let instance;
-      try {
-        instance = await d.cloud.launch({ identifier, role, zone, instanceType: target.instanceType, group: groupName });
-      } catch (err) {
-        d.view.launching.delete(identifier);
-        const ce = err instanceof CloudError ? err : null;
-        await d.events.record({
-          group: groupName,
-          kind: ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'launch-failed',
-          role,
-          node: identifier,
-          reason: `${role} launch ${ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'failed'}: ${(err as Error).message}`,
-          data: { ...opts.data, zone, instanceType: target.instanceType, ...(ce?.details ?? {}), launchReason: opts.reason },
-        });
-        throw err;
-      }
+  async function launch(groupName: string, role: Role, opts: LaunchOptions): Promise<ClusterNode> {
+    const group = d.view.groups.get(groupName);
+    if (!group) throw notFound(`Node group ${groupName} does not exist.`);
+    if (group.state === 'deleting') throw badRequest(`Node group ${groupName} is being deleted.`);
+    const target = launchTarget(group, role);
+    const zone = chooseZone(group, role, opts);
+    const identifier = uniqueIdentifier(zone);
+    const since = d.clock.now();
+    d.view.launching.set(identifier, { identifier, group: groupName, role, zone, since });
+    let instance;
+    try {
+      instance = await d.cloud.launch({ identifier, role, zone, instanceType: target.instanceType, group: groupName });
+    } catch (err) {
       d.view.launching.delete(identifier);
-      if (!d.view.groups.has(groupName) || d.view.groups.get(groupName)!.state === 'deleting') {
-        // The group went away while the cloud was working: give the instance straight back.
-        await d.cloud.terminate(instance.identifier, 'group-deleted').catch(() => undefined);
-        throw notFound(`Node group ${groupName} was deleted during the launch.`);
-      }
-      const now = d.clock.now();
-      const node: ClusterNode = {
-        id: 0,
-        identifier: instance.identifier,
-        group: groupName,
-        role,
-        region: instance.region,
-        availabilityZone: instance.zone,
-        address: instance.host,
-        port: instance.port ?? d.config.cluster.accessPort,
-        state: 'pending',
-        launchConfig: group.launchConfig,
-        instanceType: instance.instanceType,
-        capacity: target.connectionCapacity,
-        launchTime: since,
-        lastReport: null,
-        lastTrafficTime: 0,
-        reportingSpeed: d.config.cluster.reportingSpeed,
-        connections: { publishers: 0, subscribers: 0 },
-        cpu: null,
-        memory: null,
-        drainStartedAt: null,
-        stateReason: opts.reason,
-        stateUpdated: now,
-      };
-      const stored = await d.store.saveNode(node);
-      d.view.setNode(stored);
+      const ce = err instanceof CloudError ? err : null;
       await d.events.record({
         group: groupName,
-        kind: opts.kind ?? 'launch',
+        kind: ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'launch-failed',
         role,
-        node: stored.address,
-        reason: opts.reason,
-        data: { ...opts.data, identifier: stored.identifier, zone: stored.availabilityZone },
+        node: identifier,
+        reason: `${role} launch ${ce?.code === 'POOL_EXHAUSTED' ? 'refused' : 'failed'}: ${(err as Error).message}`,
+        data: { ...opts.data, zone, instanceType: target.instanceType, ...(ce?.details ?? {}), launchReason: opts.reason },
       });
-      return stored;
+      throw err;
+    }
+    d.view.launching.delete(identifier);
+    if (!d.view.groups.has(groupName) || d.view.groups.get(groupName)!.state === 'deleting') {
+      // The group went away while the cloud was working: give the instance straight back.
+      await d.cloud.terminate(instance.identifier, 'group-deleted').catch(() => undefined);
+      throw notFound(`Node group ${groupName} was deleted during the launch.`);
+    }
+    const now = d.clock.now();
+    const node: ClusterNode = {
+      id: 0,
+      identifier: instance.identifier,
+      group: groupName,
+      role,
+      region: instance.region,
+      availabilityZone: instance.zone,
+      address: instance.host,
+      port: instance.port ?? d.config.cluster.accessPort,
+      state: 'pending',
+      launchConfig: group.launchConfig,
+      instanceType: instance.instanceType,
+      capacity: target.connectionCapacity,
+      launchTime: since,
+      lastReport: null,
+      lastTrafficTime: 0,
+      reportingSpeed: d.config.cluster.reportingSpeed,
+      connections: { publishers: 0, subscribers: 0 },
+      cpu: null,
+      memory: null,
+      drainStartedAt: null,
+      stateReason: opts.reason,
+      stateUpdated: now,
+    };
+    const stored = await d.store.saveNode(node);
+    d.view.setNode(stored);
+    await d.events.record({
+      group: groupName,
+      kind: opts.kind ?? 'launch',
+      role,
+      node: stored.address,
+      reason: opts.reason,
+      data: { ...opts.data, identifier: stored.identifier, zone: stored.availabilityZone },
+    });
+    return stored;
+  }
+
+  return {
+    /**
+     * Launches one node of `role` into the group; resolves when the cloud has acknowledged it (node
+     * `pending`). The launch is visible in `view.launching` before the first await, so callers that do
+     * not await it still see it counted.
+     */
+    launch(groupName: string, role: Role, opts: LaunchOptions): Promise<ClusterNode> {
+      const p = launch(groupName, role, opts);
+      let set = inflight.get(groupName);
+      if (!set) inflight.set(groupName, (set = new Set()));
+      set.add(p);
+      const done = () => {
+        set!.delete(p);
+        if (!set!.size) inflight.delete(groupName);
+      };
+      p.then(done, done);
+      return p;
+    },
+
+    /** Settles when every launch in flight for the group has ended (either way). */
+    async launchesSettled(groupName: string): Promise<void> {
+      await Promise.allSettled([...(inflight.get(groupName) ?? [])]);
     },
 
     /** First report of a pending node: it is in service and gets its links. */
@@ -176,11 +200,6 @@ export function createNodeOps(d: NodeOpsDeps) {
       if (!next) return null;
       log.info({ address: n.address, group: n.group, role: n.role }, 'node in service');
       await saveRelations(newRelationsFor(next, d.view, d.clock.now()), d.view, d.store);
-      const g = d.view.groups.get(n.group);
-      if (g && g.state === 'new') {
-        await d.store.setGroupState(g.name, 'active');
-        d.view.setGroup({ ...g, state: 'active' });
-      }
       return next;
     },
 

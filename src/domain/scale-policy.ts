@@ -180,3 +180,12 @@ export function policyTargets(policy: ScalePolicy, region?: string): Map<Role, P
   if (!out.has('origin')) out.set('origin', complete({ role: 'origin', ...DEFAULT_ORIGIN_LIMITS }));
   return out;
 }
+
+/**
+ * The normalised per-region view named in domain/types.ts: every region block by name (0.0.3), or the
+ * flat list under `default` (0.0.2, which applies to every region).
+ */
+export function regions(policy: ScalePolicy): Map<string, Map<Role, PolicyTarget>> {
+  const names = policy.targets.region?.map((r) => r.name) ?? [DEFAULT_REGION];
+  return new Map(names.map((n) => [n, policyTargets(policy, n)]));
+}

@@ -1,6 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../../deps.ts';
 import type { ApiRoutes } from '../api-scope.ts';
+import { cloudwatchRoutes } from './cloudwatch.ts';
+import { catalogRoutes } from './catalog.ts';
+import { provisionRoutes } from './provisions.ts';
+import { groupRoutes } from './groups.ts';
+import { nodeRoutes } from './nodes.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
 export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAsync[] } {
@@ -8,6 +13,11 @@ export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAs
     async (app) => {
       app.get('/debug/cloudcontroller', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(deps.cloud.name));
     },
+    catalogRoutes({ catalog: deps.catalog }),
+    provisionRoutes({ cloud: deps.cloud }),
+    groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog }),
+    nodeRoutes({ view: deps.view, ops: deps.ops }),
   ];
-  return { root: [], admin, public: [] };
+  const root: FastifyPluginAsync[] = [cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol })];
+  return { root, admin, public: [] };
 }

@@ -1,0 +1,55 @@
+import type { ClusterNode, NodeStream } from '../domain/types.ts';
+import type { ClusterStore } from '../store/cluster-store.ts';
+import type { ClusterView } from './view.ts';
+
+/**
+ * Brings the view up to date with the store: at boot (restart restores every node), on taking the
+ * autoscaler lease, and periodically when several managers share one MySQL database. What this
+ * instance saw more recently (a newer report, a newer state change) wins over the store's copy.
+ */
+export async function syncView(view: ClusterView, store: ClusterStore): Promise<void> {
+  const [groups, nodes, streams, relations] = await Promise.all([store.listGroups(), store.listNodes(), store.listStreams(), store.listRelations()]);
+
+  const groupNames = new Set(groups.map((g) => g.name));
+  for (const name of [...view.groups.keys()]) if (!groupNames.has(name)) view.removeGroup(name);
+  for (const g of groups) view.setGroup(g);
+
+  const byNode = new Map<string, NodeStream[]>();
+  for (const s of streams) {
+    let l = byNode.get(s.address);
+    if (!l) byNode.set(s.address, (l = []));
+    l.push(s);
+  }
+
+  const stored = new Set<string>();
+  for (const remote of nodes) {
+    stored.add(remote.address);
+    const local = view.nodes.get(remote.address);
+    if (!local) {
+      view.setNode(remote);
+      view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
+      continue;
+    }
+    view.setNode(merge(local, remote));
+    if ((remote.lastReport ?? 0) > (local.lastReport ?? 0)) view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
+  }
+  for (const address of [...view.nodes.keys()]) if (!stored.has(address)) view.removeNode(address);
+
+  for (const r of view.relationsOf('')) view.removeRelation(r.parent, r.child);
+  for (const g of view.groups.keys()) for (const r of view.relationsOf(g)) view.removeRelation(r.parent, r.child);
+  for (const r of relations) if (view.nodes.has(r.parent) && view.nodes.has(r.child)) view.setRelation(r);
+}
+
+function merge(local: ClusterNode, remote: ClusterNode): ClusterNode {
+  const reportFromRemote = (remote.lastReport ?? 0) > (local.lastReport ?? 0);
+  const stateFromRemote = remote.stateUpdated > local.stateUpdated;
+  const base = reportFromRemote ? { ...remote } : { ...local, id: remote.id || local.id };
+  const state = stateFromRemote ? remote : local;
+  return {
+    ...base,
+    state: state.state,
+    stateReason: state.stateReason,
+    stateUpdated: state.stateUpdated,
+    drainStartedAt: state.drainStartedAt,
+  };
+}

@@ -1,0 +1,219 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ClusterNode, NodeStream } from '../../domain/types.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { Config } from '../../config/schema.ts';
+import { AppError, badRequest, notFound } from '../../lib/errors.ts';
+import { isResponsive, streamKey, type ClusterView } from '../../cluster/view.ts';
+import type { Broker, BrokerRequest } from '../../broker/broker.ts';
+import type { BrokerAction } from '../../broker/select.ts';
+
+export interface BrokerRouteDeps {
+  broker: Broker;
+  view: ClusterView;
+  clock: Clock;
+  config: Config;
+  regions: readonly string[];
+}
+
+export const MAX_NAME_LENGTH = 254;
+export const MAX_SCOPE_LENGTH = 1024;
+export const MAX_ENDPOINTS = 64;
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** First value of a query parameter (a repeated parameter counts by its first value). */
+function first(q: Query, key: string): string | undefined {
+  const v = q[key];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+/** `true`/`false` (also 1/0, any case); absent or empty: undefined; anything else: 400 naming the parameter. */
+function boolParam(q: Query, key: string): boolean | undefined {
+  const v = first(q, key);
+  if (v === undefined || v === '') return undefined;
+  const l = v.toLowerCase();
+  if (l === 'true' || l === '1') return true;
+  if (l === 'false' || l === '0') return false;
+  throw badRequest(`Invalid query parameter ${key}: ${JSON.stringify(v)}; use true or false.`, 'SM_VALIDATION');
+}
+
+function endpointsParam(q: Query): number | undefined {
+  const v = first(q, 'endpoints');
+  if (v === undefined || v === '') return undefined;
+  const n = /^\d+(\.0+)?$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= MAX_ENDPOINTS)) {
+    throw badRequest(`Invalid query parameter endpoints: ${JSON.stringify(v)}; use a whole number from 1 to ${MAX_ENDPOINTS}.`, 'SM_VALIDATION');
+  }
+  return n;
+}
+
+function actionParam(q: Query): BrokerAction {
+  const v = first(q, 'action');
+  if (v === undefined || v === '') {
+    throw badRequest('Missing query parameter action: add ?action=broadcast (publisher) or ?action=subscribe (subscriber).', 'SM_VALIDATION');
+  }
+  const l = v.toLowerCase();
+  if (l === 'broadcast' || l === 'subscribe') return l;
+  throw badRequest(`Invalid query parameter action: ${JSON.stringify(v)}; use broadcast or subscribe.`, 'SM_VALIDATION');
+}
+
+/** Splits `scope…/stream` (empty segments dropped) and checks the lengths. */
+function scopeAndName(segments: string[]): { scope: string; name: string } {
+  if (segments.length < 2) {
+    throw badRequest(
+      segments.length
+        ? `Missing scope or stream name in /event/${segments.join('/')}: use /event/{scope}/{stream}, e.g. /event/live/stream1.`
+        : 'Missing stream name: use /event/{scope}/{stream}, e.g. /event/live/stream1.',
+      'SM_VALIDATION',
+    );
+  }
+  const name = segments[segments.length - 1];
+  const scope = segments.slice(0, -1).join('/');
+  if (name.length > MAX_NAME_LENGTH) throw badRequest(`Stream name too long: ${name.length} characters, at most ${MAX_NAME_LENGTH}.`, 'SM_VALIDATION');
+  if (scope.length > MAX_SCOPE_LENGTH) throw badRequest(`Scope too long: ${scope.length} characters, at most ${MAX_SCOPE_LENGTH}.`, 'SM_VALIDATION');
+  return { scope, name };
+}
+
+/** A node whose streams are listed: in service or draining, and still reporting. */
+const listed = (n: ClusterNode | undefined, now: number): n is ClusterNode =>
+  !!n && (n.state === 'inservice' || n.state === 'draining') && isResponsive(n, now);
+
+const isSource = (n: ClusterNode, s: NodeStream) => (n.role === 'origin' || n.role === 'transcoder') && s.publishers > 0;
+
+const ROLE_ORDER: Record<string, number> = { origin: 0, transcoder: 1, relay: 2, edge: 3 };
+
+interface Row {
+  node: ClusterNode;
+  stream: NodeStream;
+}
+
+/** Every (node, stream) pair of listed nodes, in a stable order: scope, name, role, address. */
+function rows(view: ClusterView, now: number): Row[] {
+  const out: Row[] = [];
+  for (const s of view.allStreams()) {
+    const node = view.nodes.get(s.address);
+    if (listed(node, now)) out.push({ node, stream: s });
+  }
+  return out.sort(
+    (a, b) =>
+      cmp(a.stream.scope, b.stream.scope) ||
+      cmp(a.stream.name, b.stream.name) ||
+      (ROLE_ORDER[a.node.role] ?? 9) - (ROLE_ORDER[b.node.role] ?? 9) ||
+      cmp(a.node.address, b.node.address),
+  );
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `event/list` item: v3.0+ `{type, name, scope (no slash), serverAddress, region}`; v2.0 no `type`, scope with slash. */
+function listItem(r: Row, v2: boolean): Record<string, unknown> {
+  return v2
+    ? { name: r.stream.name, scope: '/' + r.stream.scope, serverAddress: r.node.address, region: r.node.region }
+    : { type: r.node.role, name: r.stream.name, scope: r.stream.scope, serverAddress: r.node.address, region: r.node.region };
+}
+
+/** Per stream: the publishing row and the subscribers summed over every node carrying the stream. */
+function aggregate(all: Row[]): { row: Row; subscribers: number }[] {
+  const byStream = new Map<string, { row?: Row; subscribers: number }>();
+  for (const r of all) {
+    const k = streamKey(r.stream.scope, r.stream.name);
+    let agg = byStream.get(k);
+    if (!agg) byStream.set(k, (agg = { subscribers: 0 }));
+    agg.subscribers += r.stream.subscribers;
+    // Rows come origin-first, so the first source is the origin when there is one.
+    if (!agg.row && isSource(r.node, r.stream)) agg.row = r;
+  }
+  const out: { row: Row; subscribers: number }[] = [];
+  for (const a of byStream.values()) if (a.row) out.push({ row: a.row, subscribers: a.subscribers });
+  return out;
+}
+
+/**
+ * Public broker and stream routes (classic-api §3), mounted under `/streammanager/api/:version`:
+ * - `GET /event/{scope…}/{stream}?action=broadcast|subscribe[&region][&strict][&endpoints][&transcode]`
+ * - `GET /event/list`, `GET /event/list/stats[?aggregate=false]`, `GET /event/{scope…}/{stream}/stats`
+ * - `GET /event/{scope…}/{room}/join` → 404 (conferences are not supported)
+ * Answers come from the in-memory view only. The broker read is the hot path: hand-written checks, no
+ * per-request logging, no allocation beyond the answer.
+ */
+export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
+  const { broker, view, clock, config } = deps;
+  const defaultRegion = config.location.region || undefined;
+  const defaultStrict = config.location.strict;
+
+  function read(segments: string[], q: Query, reply: FastifyReply) {
+    const action = actionParam(q);
+    const { scope, name } = scopeAndName(segments);
+    const queryRegion = first(q, 'region') || undefined;
+    const strictParam = boolParam(q, 'strict');
+    const strict = strictParam ?? defaultStrict;
+    const endpoints = endpointsParam(q);
+    const transcode = boolParam(q, 'transcode');
+    if (queryRegion !== undefined && strict && !broker.knowsRegion(queryRegion)) {
+      throw badRequest(
+        `Unknown region ${JSON.stringify(queryRegion)} with strict=true; known regions: ${deps.regions.join(', ') || '(none configured)'}.`,
+        'SM_VALIDATION',
+      );
+    }
+    const req: BrokerRequest = { action, scope, name, region: queryRegion ?? defaultRegion, strict, endpoints, transcode };
+    const d = broker.decide(req);
+    if (!d.ok) throw new AppError(d.status, d.message, `SM_BROKER_${d.code.toUpperCase().replace(/-/g, '_')}`);
+    return reply.send(endpoints !== undefined && endpoints > 1 ? d.answers : d.answers[0]);
+  }
+
+  function list(version: string, reply: FastifyReply) {
+    const v2 = version === '2.0';
+    return reply.send(rows(view, clock.now()).map((r) => listItem(r, v2)));
+  }
+
+  function listStats(version: string, q: Query, reply: FastifyReply) {
+    const v2 = version === '2.0';
+    const agg = boolParam(q, 'aggregate') ?? true;
+    const all = rows(view, clock.now());
+    if (!agg) {
+      return reply.send(all.map((r) => ({ ...listItem(r, v2), currentSubscribers: r.stream.subscribers, startTime: r.stream.startTime })));
+    }
+    return reply.send(
+      aggregate(all).map((a) => ({ ...listItem(a.row, v2), currentSubscribers: a.subscribers, startTime: a.row.stream.startTime })),
+    );
+  }
+
+  function streamStats(segments: string[], reply: FastifyReply) {
+    const { scope, name } = scopeAndName(segments);
+    const now = clock.now();
+    const carrying: Row[] = [];
+    for (const node of view.nodesWithStream(scope, name)) {
+      const stream = view.stream(node.address, scope, name);
+      if (stream && listed(node, now)) carrying.push({ node, stream });
+    }
+    carrying.sort((a, b) => (ROLE_ORDER[a.node.role] ?? 9) - (ROLE_ORDER[b.node.role] ?? 9) || cmp(a.node.address, b.node.address));
+    const [a] = aggregate(carrying);
+    if (!a) throw notFound(`Stream ${scope}/${name} is not being broadcast.`, 'SM_NOT_LIVE');
+    return reply.send({
+      name,
+      scope: '/' + scope,
+      serverAddress: a.row.node.address,
+      region: a.row.node.region,
+      currentSubscribers: a.subscribers,
+      startTime: a.row.stream.startTime,
+    });
+  }
+
+  return async (app) => {
+    app.get('/event/*', (req: FastifyRequest, reply: FastifyReply) => {
+      const params = req.params as { version: string; '*': string };
+      const raw = params['*'];
+      const segments = raw.indexOf('//') === -1 && raw[0] !== '/' && raw[raw.length - 1] !== '/' ? raw.split('/') : raw.split('/').filter(Boolean);
+      const q = req.query as Query;
+      const n = segments.length;
+      const last = segments[n - 1];
+      if (n === 1 && last === 'list') return list(params.version, reply);
+      if (n === 2 && segments[0] === 'list' && last === 'stats') return listStats(params.version, q, reply);
+      if (n >= 3 && last === 'stats') return streamStats(segments.slice(0, -1), reply);
+      if (n >= 3 && last === 'join') {
+        throw notFound('Conference join is not supported by this stream manager: broadcast and subscribe with /event/{scope}/{stream}?action=…', 'SM_NO_CONFERENCE');
+      }
+      return read(n === 1 && last === '' ? [] : segments, q, reply);
+    });
+  };
+}

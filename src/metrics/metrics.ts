@@ -1,0 +1,248 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NODE_STATES, SCALE_EVENT_KINDS, type ClusterNode, type ScaleEvent } from '../domain/types.ts';
+import type { ClusterView } from '../cluster/view.ts';
+import type { Clock } from '../lib/clock.ts';
+
+/**
+ * Prometheus metrics (design §9). Each manager gets its own Registry, so several managers can live in
+ * one process (tests) without clashing on metric names. Observe methods sit on hot paths (every HTTP
+ * request, every broker decision, every node report): they cost a Map lookup and an increment. Anything
+ * derived from cluster state is computed from the view when Prometheus scrapes, never on the hot path.
+ */
+
+export interface MetricsSources {
+  /** The WebSocket proxy's running totals (sessions open now, bytes since start). */
+  proxyStats?: () => { sessions: number; bytesIn: number; bytesOut: number };
+  /** The autoscaler loop's status; epoch ms and ms as the loop reports them. */
+  autoscalerStatus?: () => { leader: boolean; lastSuccessAt: number | null; lastDurationMs: number | null };
+}
+
+export interface MetricsDeps {
+  view: ClusterView;
+  clock: Clock;
+  sources?: MetricsSources;
+}
+
+/** Route label for requests that matched no route: raw URLs would make the label set unbounded. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** Past this many label combinations the child cache stops growing (prom-client still counts them). */
+const MAX_CACHED_CHILDREN = 5_000;
+
+/** Pseudo-state for instances requested from the cloud that have no address yet (view.launching). */
+export const LAUNCHING_STATE = 'launching';
+
+export function createMetrics(deps: MetricsDeps) {
+  const { view, clock } = deps;
+  let sources: MetricsSources = { ...deps.sources };
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const registers = [registry];
+
+  const httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status code.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers,
+  });
+
+  const brokerDecisions = new Counter({
+    name: 'broker_decisions_total',
+    help: 'Broker answers, by action (broadcast, subscribe) and outcome.',
+    labelNames: ['action', 'outcome'] as const,
+    registers,
+  });
+
+  const scaleEvents = new Counter({
+    name: 'scale_events_total',
+    help: 'Scale events recorded (launch, drain, terminate, replace, refused...), by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  // Every kind starts at 0 so rate()/increase() see the first event.
+  for (const kind of SCALE_EVENT_KINDS) scaleEvents.inc({ kind }, 0);
+
+  const tickDuration = new Histogram({
+    name: 'autoscaler_tick_duration_seconds',
+    help: 'Duration of one autoscaler evaluation.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+
+  const reportLag = new Histogram({
+    name: 'node_report_lag_seconds',
+    help: 'How late node reports arrive against the reporting speed the manager told each node (0 = on time).',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+
+  new Gauge({
+    name: 'nodes',
+    help: `Nodes by group, role and state (state "${LAUNCHING_STATE}": requested from the cloud, no address yet).`,
+    labelNames: ['group', 'role', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      const key = (g: string, r: string, s: string) => `${g}\u0000${r}\u0000${s}`;
+      const roles = new Map<string, Set<string>>();
+      const touch = (g: string, r: string, s: string) => {
+        counts.set(key(g, r, s), (counts.get(key(g, r, s)) ?? 0) + 1);
+        (roles.get(g) ?? roles.set(g, new Set()).get(g)!).add(r);
+      };
+      for (const n of view.nodes.values()) touch(n.group, n.role, n.state);
+      for (const l of view.launching.values()) touch(l.group, l.role, LAUNCHING_STATE);
+      // Roles a group uses get every state, zeros included, so a series drops to 0 instead of vanishing
+      // when its last node leaves that state.
+      for (const g of view.groups.keys()) if (!roles.has(g)) roles.set(g, new Set());
+      for (const [group, rs] of roles) {
+        for (const role of rs) {
+          for (const state of [...NODE_STATES, LAUNCHING_STATE]) this.set({ group, role, state }, counts.get(key(group, role, state)) ?? 0);
+        }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'group_load_percent',
+    help: 'Load of a role in a group: connections of its inservice nodes / their capacity x 100 (design §6).',
+    labelNames: ['group', 'role'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [k, { used, capacity }] of loadByGroupRole(view.nodes.values())) {
+        const [group, role] = k.split('\u0000');
+        this.set({ group, role }, capacity > 0 ? (used / capacity) * 100 : 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'autoscaler_leader',
+    help: '1 when this instance holds the autoscaler lease and runs the loop, else 0.',
+    registers,
+    collect() {
+      this.reset();
+      const s = sources.autoscalerStatus?.();
+      if (s) this.set(s.leader ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'autoscaler_last_success_timestamp_seconds',
+    help: 'When the autoscaler last completed a tick without error (Unix seconds).',
+    registers,
+    collect() {
+      this.reset();
+      const at = sources.autoscalerStatus?.().lastSuccessAt;
+      if (at != null) this.set(at / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'autoscaler_last_success_age_seconds',
+    help: "Seconds since the autoscaler's last successful tick, on the manager's clock (alert on this, no clock skew).",
+    registers,
+    collect() {
+      this.reset();
+      const at = sources.autoscalerStatus?.().lastSuccessAt;
+      if (at != null) this.set(Math.max(0, clock.now() - at) / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'proxy_sessions',
+    help: 'WebSocket proxy sessions open now.',
+    registers,
+    collect() {
+      this.reset();
+      const s = sources.proxyStats?.();
+      if (s) this.set(s.sessions);
+    },
+  });
+
+  // The proxy keeps running byte totals; the counter follows them by adding the growth since the last
+  // scrape. A total that went down (proxy replaced or restarted) starts over from its new value.
+  const seenBytes = { in: 0, out: 0 };
+  new Counter({
+    name: 'proxy_bytes_total',
+    help: 'Bytes relayed by the WebSocket proxy; direction "in" = client to node, "out" = node to client.',
+    labelNames: ['direction'] as const,
+    registers,
+    collect() {
+      const s = sources.proxyStats?.();
+      if (!s) return;
+      for (const [direction, total] of [['in', s.bytesIn], ['out', s.bytesOut]] as const) {
+        if (!Number.isFinite(total) || total < 0) continue;
+        const delta = total >= seenBytes[direction] ? total - seenBytes[direction] : total;
+        seenBytes[direction] = total;
+        this.inc({ direction }, delta);
+      }
+    },
+  });
+
+  // Label children cached by their joined values: prom-client hashes the label object on every inc().
+  const httpChildren = new Map<string, Counter.Internal<'route' | 'method' | 'status'>>();
+  const brokerChildren = new Map<string, Counter.Internal<'action' | 'outcome'>>();
+
+  return {
+    registry,
+    /** Content type of metrics() (Prometheus text format). */
+    contentType: registry.contentType,
+    /** The Prometheus text of every metric, computed now. */
+    metrics: (): Promise<string> => registry.metrics(),
+    /** Plugs sources in after construction (the proxy and the autoscaler are built after the metrics). */
+    setSources(next: MetricsSources) {
+      sources = { ...sources, ...next };
+    },
+    /** One answered HTTP request. `route` is the route pattern (`/nodegroup/:group`), never the raw URL. */
+    observeRequest(route: string | undefined, method: string, status: number) {
+      const r = route || UNMATCHED_ROUTE;
+      const k = `${r} ${method} ${status}`;
+      let c = httpChildren.get(k);
+      if (!c) {
+        c = httpRequests.labels(r, method, String(status));
+        if (httpChildren.size < MAX_CACHED_CHILDREN) httpChildren.set(k, c);
+      }
+      c.inc();
+    },
+    /** One broker answer: action `broadcast` | `subscribe`; outcome e.g. `ok`, `not_found`, `full`, `error`. */
+    brokerDecision(action: string, outcome: string) {
+      const k = `${action} ${outcome}`;
+      let c = brokerChildren.get(k);
+      if (!c) {
+        c = brokerDecisions.labels(action, outcome);
+        if (brokerChildren.size < MAX_CACHED_CHILDREN) brokerChildren.set(k, c);
+      }
+      c.inc();
+    },
+    /** One recorded scale event (EventLog.onRecord). */
+    scaleEvent(e: Pick<ScaleEvent, 'kind'>) {
+      scaleEvents.inc({ kind: e.kind });
+    },
+    /** Duration of one autoscaler tick, in ms. */
+    autoscalerTick(ms: number) {
+      tickDuration.observe(Math.max(0, ms) / 1000);
+    },
+    /** How late a node's report was, in ms (NodeProtocol.onReport). The node is not a label: unbounded. */
+    reportLag(_node: ClusterNode | unknown, ms: number) {
+      reportLag.observe(Math.max(0, ms) / 1000);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Connections and capacity of inservice nodes per `group\0role` (design §6 load). */
+function loadByGroupRole(nodes: Iterable<ClusterNode>): Map<string, { used: number; capacity: number }> {
+  const out = new Map<string, { used: number; capacity: number }>();
+  for (const n of nodes) {
+    if (n.state !== 'inservice') continue;
+    const k = `${n.group}\u0000${n.role}`;
+    const acc = out.get(k) ?? { used: 0, capacity: 0 };
+    acc.used += n.connections.publishers + n.connections.subscribers;
+    acc.capacity += n.capacity;
+    out.set(k, acc);
+  }
+  return out;
+}

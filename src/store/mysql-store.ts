@@ -1,0 +1,523 @@
+import { readFileSync } from 'node:fs';
+import {
+  createConnection,
+  createPool,
+  escapeId,
+  type Pool,
+  type PoolConnection,
+  type ResultSetHeader,
+  type RowDataPacket,
+} from 'mysql2/promise';
+import type {
+  Alarm,
+  ClusterNode,
+  LaunchConfig,
+  LinkState,
+  NodeGroup,
+  NodeState,
+  NodeStream,
+  Relation,
+  ScaleEvent,
+  ScalePolicy,
+  StreamProvision,
+} from '../domain/types.ts';
+import { type ClusterStore, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
+import {
+  type EventRow,
+  type GroupRow,
+  type NodeRow,
+  type ProvisionRow,
+  type RelationRow,
+  type StreamRow,
+  NODE_COLUMNS,
+  nodeParams,
+  pageInt,
+  toEvent,
+  toGroup,
+  toNode,
+  toProvision,
+  toRelation,
+  toStream,
+} from './sqlite-store.ts';
+
+/** The shared cluster store (design §3, §6): several manager instances may use one database. */
+export interface MysqlOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  connectionLimit?: number;
+}
+
+const SCHEMA_FILE = new URL('../../sql/cluster.sql', import.meta.url);
+/** A down database must turn into a quick 503, not a request hanging for the OS TCP timeout. */
+export const CONNECT_TIMEOUT_MS = 3000;
+
+/** Errors that mean "the database cannot be used right now" (→ 503), as opposed to bugs. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'ER_CON_COUNT_ERROR',
+  'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_HOST_IS_BLOCKED',
+  'ER_HOST_NOT_PRIVILEGED',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NORMAL_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
+  'ER_OPTION_PREVENTS_STATEMENT', // read-only server (failover in progress)
+]);
+
+/**
+ * Translates a mysql2 error. `where` names the server (user@host:port/db, never the password); the
+ * driver's own messages never carry the password either, so they are kept for the operator.
+ */
+export function mapMysqlError(e: unknown, where: string, conflictMessage = 'Duplicate key'): unknown {
+  const err = e as { code?: unknown; fatal?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (code === 'ER_DUP_ENTRY') return new StoreConflictError(conflictMessage);
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  if (
+    (code && UNAVAILABLE_CODES.has(code)) ||
+    err?.fatal === true ||
+    /Pool is closed|closed state/.test(message)
+  ) {
+    return new StoreUnavailableError(`Cluster database ${where} is unavailable (${code ?? message}): ${message}`, e);
+  }
+  return e;
+}
+
+const label = (o: MysqlOptions) => `${o.user}@${o.host}:${o.port}/${o.database}`;
+
+/** Statements of a schema file: split at `;` ending a line, whole-line comments dropped. */
+export function splitSqlStatements(text: string): string[] {
+  return text
+    .split(/;[ \t]*$/m)
+    .map((chunk) =>
+      chunk
+        .split('\n')
+        .filter((line) => !/^\s*--/.test(line))
+        .join('\n')
+        .trim(),
+    )
+    .filter(Boolean);
+}
+
+/**
+ * Opens the MySQL cluster store: creates the database when missing and applies sql/cluster.sql when
+ * it has no schema_version table (design §3). Rejects with StoreUnavailableError when the server
+ * cannot be reached or refuses the credentials.
+ */
+export async function openMysqlStore(opts: MysqlOptions): Promise<ClusterStore> {
+  const where = label(opts);
+  const server = { host: opts.host, port: opts.port, user: opts.user, password: opts.password };
+  try {
+    // A connection without a database: the database itself may not exist yet.
+    const admin = await createConnection({ ...server, connectTimeout: CONNECT_TIMEOUT_MS });
+    try {
+      await admin.query(
+        `CREATE DATABASE IF NOT EXISTS ${escapeId(opts.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+      );
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+  } catch (e) {
+    throw mapMysqlError(e, where);
+  }
+
+  const pool = createPool({
+    ...server,
+    database: opts.database,
+    connectionLimit: opts.connectionLimit ?? 10,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    enableKeepAlive: true,
+    charset: 'utf8mb4_bin',
+  });
+  try {
+    await applySchemaIfAbsent(pool);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw mapMysqlError(e, where);
+  }
+  return new MysqlClusterStore(pool, where);
+}
+
+async function applySchemaIfAbsent(pool: Pool): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
+  );
+  if (Number(rows[0].n) > 0) return;
+  // Every statement is idempotent (IF NOT EXISTS, INSERT IGNORE): managers starting together are safe.
+  const conn = await pool.getConnection();
+  try {
+    for (const stmt of splitSqlStatements(readFileSync(SCHEMA_FILE, 'utf8'))) await conn.query(stmt);
+  } finally {
+    conn.release();
+  }
+}
+
+type Params = (string | number | null)[];
+
+class MysqlClusterStore implements ClusterStore {
+  readonly kind = 'mysql' as const;
+  private closed = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly where: string,
+  ) {}
+
+  /** One prepared statement (mysql2 caches it per connection). */
+  private async exec<T extends RowDataPacket[] | ResultSetHeader>(
+    sql: string,
+    params: Params = [],
+    conflictMessage?: string,
+  ): Promise<T> {
+    try {
+      const [result] = await this.pool.execute<T>(sql, params);
+      return result;
+    } catch (e) {
+      throw mapMysqlError(e, this.where, conflictMessage);
+    }
+  }
+
+  /** Client-side interpolation: for lists (`IN (?)`, `VALUES ?`) and inline LIMITs, which would each make a new prepared statement. */
+  private async query<T extends RowDataPacket[] | ResultSetHeader>(sql: string, params: unknown[] = []): Promise<T> {
+    try {
+      const [result] = await this.pool.query<T>(sql, params);
+      return result;
+    } catch (e) {
+      throw mapMysqlError(e, this.where);
+    }
+  }
+
+  private async rows<R>(sql: string, params: Params = []): Promise<R[]> {
+    return (await this.exec<RowDataPacket[]>(sql, params)) as unknown as R[];
+  }
+
+  private async changed(sql: string, params: Params): Promise<number> {
+    // mysql2 connects with CLIENT_FOUND_ROWS: affectedRows counts matched rows, so an UPDATE that
+    // writes identical values still reports the row as found.
+    return (await this.exec<ResultSetHeader>(sql, params)).affectedRows;
+  }
+
+  /** Multi-row writes: one connection, one transaction; a failure rolls everything back. */
+  private async tx<T>(fn: (c: PoolConnection) => Promise<T>, conflictMessage?: string): Promise<T> {
+    let conn: PoolConnection;
+    try {
+      conn = await this.pool.getConnection();
+    } catch (e) {
+      throw mapMysqlError(e, this.where);
+    }
+    try {
+      await conn.beginTransaction();
+      const result = await fn(conn);
+      await conn.commit();
+      conn.release();
+      return result;
+    } catch (e) {
+      // A connection that cannot even roll back is broken: take it out of the pool.
+      await conn.rollback().then(
+        () => conn.release(),
+        () => conn.destroy(),
+      );
+      throw mapMysqlError(e, this.where, conflictMessage);
+    }
+  }
+
+  // ---- launch configurations and scale policies
+
+  async listLaunchConfigs() {
+    const rows = await this.rows<{ doc: string }>('SELECT doc FROM launch_configs ORDER BY name');
+    return rows.map((r) => JSON.parse(r.doc) as LaunchConfig);
+  }
+  async getLaunchConfig(name: string) {
+    const [r] = await this.rows<{ doc: string }>('SELECT doc FROM launch_configs WHERE name = ?', [name]);
+    return r ? (JSON.parse(r.doc) as LaunchConfig) : null;
+  }
+  async createLaunchConfig(doc: LaunchConfig) {
+    await this.exec(
+      'INSERT INTO launch_configs (name, doc) VALUES (?, ?)',
+      [doc.name, JSON.stringify(doc)],
+      `Launch configuration ${doc.name} already exists`,
+    );
+  }
+  async updateLaunchConfig(doc: LaunchConfig) {
+    return (await this.changed('UPDATE launch_configs SET doc = ? WHERE name = ?', [JSON.stringify(doc), doc.name])) > 0;
+  }
+  async deleteLaunchConfig(name: string) {
+    return (await this.changed('DELETE FROM launch_configs WHERE name = ?', [name])) > 0;
+  }
+
+  async listScalePolicies() {
+    const rows = await this.rows<{ doc: string }>('SELECT doc FROM scale_policies ORDER BY name');
+    return rows.map((r) => JSON.parse(r.doc) as ScalePolicy);
+  }
+  async getScalePolicy(name: string) {
+    const [r] = await this.rows<{ doc: string }>('SELECT doc FROM scale_policies WHERE name = ?', [name]);
+    return r ? (JSON.parse(r.doc) as ScalePolicy) : null;
+  }
+  async createScalePolicy(doc: ScalePolicy) {
+    await this.exec(
+      'INSERT INTO scale_policies (name, doc) VALUES (?, ?)',
+      [doc.name, JSON.stringify(doc)],
+      `Scale policy ${doc.name} already exists`,
+    );
+  }
+  async updateScalePolicy(doc: ScalePolicy) {
+    return (await this.changed('UPDATE scale_policies SET doc = ? WHERE name = ?', [JSON.stringify(doc), doc.name])) > 0;
+  }
+  async deleteScalePolicy(name: string) {
+    return (await this.changed('DELETE FROM scale_policies WHERE name = ?', [name])) > 0;
+  }
+
+  // ---- alarms
+
+  async listAlarms() {
+    const rows = await this.rows<Alarm>('SELECT role, threshold FROM alarms ORDER BY role');
+    return rows.map((r) => ({ role: r.role, threshold: r.threshold }));
+  }
+  async setAlarm(alarm: Alarm) {
+    await this.exec(
+      'INSERT INTO alarms (role, threshold) VALUES (?, ?) ON DUPLICATE KEY UPDATE threshold = VALUES(threshold)',
+      [alarm.role, alarm.threshold],
+    );
+  }
+
+  // ---- node groups
+
+  async listGroups() {
+    return (await this.rows<GroupRow>('SELECT * FROM node_groups ORDER BY id')).map(toGroup);
+  }
+  async getGroup(name: string) {
+    const [r] = await this.rows<GroupRow>('SELECT * FROM node_groups WHERE name = ?', [name]);
+    return r ? toGroup(r) : null;
+  }
+  async createGroup(g: Omit<NodeGroup, 'id'>) {
+    const res = await this.exec<ResultSetHeader>(
+      `INSERT INTO node_groups (name, regions, launch_config, scale_policy, state, base_capacity, created)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [g.name, JSON.stringify(g.regions), g.launchConfig, g.scalePolicy, g.state, g.baseCapacity, g.timestamp],
+      `Node group ${g.name} already exists`,
+    );
+    return { ...g, regions: [...g.regions], id: res.insertId };
+  }
+  async setGroupState(name: string, state: NodeGroup['state']) {
+    return (await this.changed('UPDATE node_groups SET state = ? WHERE name = ?', [state, name])) > 0;
+  }
+  deleteGroup(name: string) {
+    return this.tx(async (c) => {
+      const nodesOf = 'SELECT address FROM nodes WHERE group_name = ?';
+      await c.execute(`DELETE FROM node_streams WHERE address IN (${nodesOf})`, [name]);
+      await c.execute(
+        `DELETE FROM relations WHERE group_name = ? OR parent IN (${nodesOf}) OR child IN (${nodesOf})`,
+        [name, name, name],
+      );
+      await c.execute('DELETE FROM nodes WHERE group_name = ?', [name]);
+      await c.execute('DELETE FROM scale_events WHERE group_name = ?', [name]);
+      const [res] = await c.execute<ResultSetHeader>('DELETE FROM node_groups WHERE name = ?', [name]);
+      return res.affectedRows > 0;
+    });
+  }
+
+  // ---- nodes
+
+  async listNodes(group?: string) {
+    const rows =
+      group === undefined
+        ? await this.rows<NodeRow>('SELECT * FROM nodes ORDER BY id')
+        : await this.rows<NodeRow>('SELECT * FROM nodes WHERE group_name = ? ORDER BY id', [group]);
+    return rows.map(toNode);
+  }
+  async getNode(address: string) {
+    const [r] = await this.rows<NodeRow>('SELECT * FROM nodes WHERE address = ?', [address]);
+    return r ? toNode(r) : null;
+  }
+  async saveNode(node: ClusterNode) {
+    const p = nodeParams(node);
+    // Upsert keyed by address; `id = LAST_INSERT_ID(id)` makes insertId the existing row's id on update.
+    const res = await this.exec<ResultSetHeader>(
+      `INSERT INTO nodes (${NODE_COLUMNS.join(', ')}) VALUES (${NODE_COLUMNS.map(() => '?').join(', ')})
+       ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), ${NODE_COLUMNS.filter((c) => c !== 'address')
+         .map((c) => `${c} = VALUES(${c})`)
+         .join(', ')}`,
+      NODE_COLUMNS.map((c) => p[c]),
+    );
+    return { ...node, connections: { ...node.connections }, id: res.insertId };
+  }
+  async saveNodeReport(node: ClusterNode) {
+    const p = nodeParams(node);
+    // Only the report columns: a report must never undo a state change made by another manager.
+    await this.exec(
+      `UPDATE nodes SET last_report = ?, last_traffic = ?, reporting_speed = ?, publishers = ?, subscribers = ?,
+         cpu = ?, memory = ?, capacity = ?, port = ?
+       WHERE address = ?`,
+      [p.last_report, p.last_traffic, p.reporting_speed, p.publishers, p.subscribers, p.cpu, p.memory, p.capacity, p.port, p.address],
+    );
+  }
+  async transitionNode(
+    address: string,
+    from: readonly NodeState[],
+    to: NodeState,
+    f: { stateReason: string | null; stateUpdated: number; drainStartedAt: number | null },
+  ) {
+    if (from.length === 0) return false;
+    const n = await this.changed(
+      `UPDATE nodes SET state = ?, state_reason = ?, state_updated = ?, drain_started = ?
+       WHERE address = ? AND state IN (${from.map(() => '?').join(', ')})`,
+      [to, f.stateReason ?? null, f.stateUpdated, f.drainStartedAt ?? null, address, ...from],
+    );
+    return n > 0;
+  }
+  deleteNode(address: string) {
+    return this.tx(async (c) => {
+      await c.execute('DELETE FROM node_streams WHERE address = ?', [address]);
+      await c.execute('DELETE FROM relations WHERE parent = ? OR child = ?', [address, address]);
+      const [res] = await c.execute<ResultSetHeader>('DELETE FROM nodes WHERE address = ?', [address]);
+      return res.affectedRows > 0;
+    });
+  }
+
+  // ---- streams
+
+  async listStreams() {
+    return (await this.rows<StreamRow>('SELECT * FROM node_streams ORDER BY address, scope, name')).map(toStream);
+  }
+  /** Every row is written under `address` (the reporting node), whatever the items' own `address`. */
+  async replaceNodeStreams(address: string, streams: NodeStream[]) {
+    if (streams.length === 0) {
+      await this.exec('DELETE FROM node_streams WHERE address = ?', [address]);
+      return;
+    }
+    await this.tx(async (c) => {
+      await c.execute('DELETE FROM node_streams WHERE address = ?', [address]);
+      // One multi-row INSERT (client-side expansion of `VALUES ?`): one round trip for any list size.
+      await c.query('INSERT INTO node_streams (address, scope, name, publishers, subscribers, start_time) VALUES ?', [
+        streams.map((x) => [address, x.scope, x.name, x.publishers, x.subscribers, x.startTime]),
+      ]);
+    }, `Duplicate stream in the list of node ${address}`);
+  }
+  async upsertStream(x: NodeStream) {
+    await this.exec(
+      `INSERT INTO node_streams (address, scope, name, publishers, subscribers, start_time) VALUES (?, ?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE publishers = VALUES(publishers), subscribers = VALUES(subscribers),
+         start_time = VALUES(start_time)`,
+      [x.address, x.scope, x.name, x.publishers, x.subscribers, x.startTime],
+    );
+  }
+  async deleteStream(address: string, scope: string, name: string) {
+    return (
+      (await this.changed('DELETE FROM node_streams WHERE address = ? AND scope = ? AND name = ?', [address, scope, name])) > 0
+    );
+  }
+  async purgeStreams(keepAddresses?: string[]) {
+    if (!keepAddresses?.length) return this.changed('DELETE FROM node_streams', []);
+    const res = await this.query<ResultSetHeader>('DELETE FROM node_streams WHERE address NOT IN (?)', [keepAddresses]);
+    return res.affectedRows;
+  }
+
+  // ---- relations
+
+  async listRelations(group?: string) {
+    const rows =
+      group === undefined
+        ? await this.rows<RelationRow>('SELECT * FROM relations ORDER BY parent, child')
+        : await this.rows<RelationRow>('SELECT * FROM relations WHERE group_name = ? ORDER BY parent, child', [group]);
+    return rows.map(toRelation);
+  }
+  async saveRelation(r: Relation) {
+    await this.exec(
+      `INSERT INTO relations (group_name, parent, child, state, state_updated) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE group_name = VALUES(group_name), state = VALUES(state), state_updated = VALUES(state_updated)`,
+      [r.group, r.parent, r.child, r.state, r.stateUpdated],
+    );
+  }
+  async setRelationState(parent: string, child: string, state: LinkState, at: number) {
+    return (
+      (await this.changed('UPDATE relations SET state = ?, state_updated = ? WHERE parent = ? AND child = ?', [
+        state,
+        at,
+        parent,
+        child,
+      ])) > 0
+    );
+  }
+  async deleteRelation(parent: string, child: string) {
+    return (await this.changed('DELETE FROM relations WHERE parent = ? AND child = ?', [parent, child])) > 0;
+  }
+
+  // ---- stream provisions
+
+  async listProvisions() {
+    return (await this.rows<ProvisionRow>('SELECT * FROM stream_provisions ORDER BY scope, name')).map(toProvision);
+  }
+  async getProvision(scope: string, name: string) {
+    const [r] = await this.rows<ProvisionRow>('SELECT * FROM stream_provisions WHERE scope = ? AND name = ?', [scope, name]);
+    return r ? toProvision(r) : null;
+  }
+  async createProvision(p: StreamProvision) {
+    await this.exec(
+      'INSERT INTO stream_provisions (scope, name, meta, updated) VALUES (?, ?, ?, ?)',
+      [p.scope, p.name, JSON.stringify(p.meta), p.updated],
+      'Provision already exists',
+    );
+  }
+  async updateProvision(p: StreamProvision) {
+    return (
+      (await this.changed('UPDATE stream_provisions SET meta = ?, updated = ? WHERE scope = ? AND name = ?', [
+        JSON.stringify(p.meta),
+        p.updated,
+        p.scope,
+        p.name,
+      ])) > 0
+    );
+  }
+  async deleteProvision(scope: string, name: string) {
+    return (await this.changed('DELETE FROM stream_provisions WHERE scope = ? AND name = ?', [scope, name])) > 0;
+  }
+
+  // ---- scale events
+
+  async addScaleEvent(e: ScaleEvent) {
+    const res = await this.exec<ResultSetHeader>(
+      'INSERT INTO scale_events (group_name, at, kind, role, node, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [e.group, e.at, e.kind, e.role ?? null, e.node ?? null, e.reason, JSON.stringify(e.data)],
+    );
+    return { ...e, data: JSON.parse(JSON.stringify(e.data)) as Record<string, unknown>, id: res.insertId };
+  }
+  async listScaleEvents(group: string, page: { limit: number; offset: number }) {
+    // Validated integers inline: MySQL 8 rejects numeric LIMIT parameters of prepared statements.
+    const rows = await this.query<RowDataPacket[]>(
+      `SELECT * FROM scale_events WHERE group_name = ? ORDER BY id DESC LIMIT ${pageInt(page.limit)} OFFSET ${pageInt(page.offset)}`,
+      [group],
+    );
+    return (rows as unknown as EventRow[]).map(toEvent);
+  }
+  async countScaleEvents(group: string) {
+    const [r] = await this.rows<{ n: number }>('SELECT COUNT(*) AS n FROM scale_events WHERE group_name = ?', [group]);
+    return Number(r.n);
+  }
+
+  async ping() {
+    await this.exec('SELECT 1');
+  }
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
