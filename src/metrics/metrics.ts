@@ -182,8 +182,8 @@ export function createMetrics(deps: MetricsDeps) {
   });
 
   // Label children cached by their joined values: prom-client hashes the label object on every inc().
-  const httpChildren = new Map<string, Counter.Internal<'route' | 'method' | 'status'>>();
-  const brokerChildren = new Map<string, Counter.Internal<'action' | 'outcome'>>();
+  const httpChildren = new Map<string, Counter.Internal>();
+  const brokerChildren = new Map<string, Counter.Internal>();
 
   return {
     registry,

@@ -9,14 +9,14 @@
  *   ws://<node>:<port>/<app>[/<context>]?id=<id>&<more, decoded once and re-encoded, original order>
  */
 import { STATUS_CODES } from 'node:http';
+import { isIPv6 } from 'node:net';
 
 export const PROXY_PATH = '/streammanager';
 
 /** One `app` or `context` path segment: what Red5 scope names use. Anything else could smuggle `?`, `#`, `%`, CR/LF or `..` upstream. */
 const SEGMENT = /^[A-Za-z0-9_.~-]+$/;
-/** A DNS name or an IPv4 literal, or an IPv6 literal (brackets optional). Checked before the resolver sees it. */
+/** A DNS name or an IPv4 literal (IPv6 literals are checked with isIPv6). Checked before the resolver sees it. */
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
 /** RFC 6455 §4.1: a base64-encoded 16-byte nonce. */
 const WS_KEY = /^[A-Za-z0-9+/]{22}==$/;
 /** RFC 6455 / RFC 7230 token lists (subprotocols, extension offers): printable ASCII without CTLs. */
@@ -78,7 +78,7 @@ export function cleanHost(value: string): string | undefined {
   let h = value.trim().toLowerCase();
   if (!h || h.length > LIMITS.host) return undefined;
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.includes(':')) return IPV6.test(h) ? h : undefined;
+  if (h.includes(':')) return isIPv6(h) ? h : undefined;
   return HOSTNAME.test(h) && !h.includes('..') ? h : undefined;
 }
 

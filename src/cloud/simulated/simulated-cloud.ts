@@ -106,9 +106,15 @@ export function provisionEntrySchema(zones: readonly string[]) {
 export type ProvisionEntry = z.output<ReturnType<typeof provisionEntrySchema>>;
 
 export function toView(p: Provision): ProvisionView {
-  const v: ProvisionView = { nodeId: p.nodeId, location: p.location, host: p.host, instanceType: p.instanceType, state: p.state, meta: p.meta };
-  if (p.port !== null) v.port = p.port;
-  return v;
+  return {
+    nodeId: p.nodeId,
+    location: p.location,
+    host: p.host,
+    ...(p.port !== null ? { port: p.port } : {}),
+    instanceType: p.instanceType,
+    state: p.state,
+    meta: p.meta,
+  };
 }
 
 export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
