@@ -64,7 +64,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const adminToken = resolveAdminToken(config.rest.administratorToken, dataDir, o.print ?? ((l) => process.stdout.write(l + '\n')));
 
   const { store, lease: makeLease } = await openClusterStore(config.config, dataDir);
-  const lease = makeLease();
+  const lease = makeLease(log.child({ component: 'lease' }));
   const catalog = await createCatalog({ store, log });
   const root = o.catalogRoot ?? projectRoot;
   await catalog.importDirectories(resolve(root, 'launchconfigs'), resolve(root, 'scalingpolicies'));

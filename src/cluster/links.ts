@@ -1,6 +1,7 @@
 import type { ClusterNode, LinkState, Relation } from '../domain/types.ts';
 import type { ClusterStore } from '../store/cluster-store.ts';
 import type { ClusterView } from './view.ts';
+import { hostPort } from '../cloud/node-api.ts';
 
 /**
  * Cluster links (design §4): every edge links to every in-service origin of its group (or to the
@@ -56,7 +57,7 @@ export function parentsForReply(child: string, view: ClusterView): string[] {
   for (const r of view.parentsOf(child)) {
     if (r.state === 'disconnecting' || r.state === 'disconnected') continue;
     const p = view.nodes.get(r.parent);
-    if (p) out.push(`${p.address}:${p.port}`);
+    if (p) out.push(hostPort(p.address, p.port));
   }
   return out;
 }

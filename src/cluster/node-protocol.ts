@@ -55,6 +55,13 @@ export const nodeMessageSchema = z.discriminatedUnion('type', [reportSchema, str
 export type NodeMessage = z.infer<typeof nodeMessageSchema>;
 export type Report = z.infer<typeof reportSchema>;
 
+/** `1.2.3.4:5080` → `1.2.3.4`, `[::1]:5080` → `::1`; a bare IPv6 address keeps its colons. */
+export function hostOf(parent: string): string {
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(parent);
+  if (v6) return v6[1];
+  return parent.split(':').length === 2 ? parent.replace(/:\d+$/, '') : parent;
+}
+
 export interface NodeReply {
   status: 'assigned' | 'unassigned' | 'unknown';
   identifier?: string;
@@ -124,7 +131,7 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
 
   async function applyLinks(n: ClusterNode, links: Report['links'], now: number) {
     const reported = new Map<string, Report['links'][number]['state']>();
-    for (const l of links) reported.set(l.parent.replace(/:\d+$/, ''), l.state);
+    for (const l of links) reported.set(hostOf(l.parent), l.state);
     for (const r of d.view.parentsOf(n.address)) {
       const state = reported.get(r.parent);
       if (r.state === 'disconnecting' && (state === undefined || state === 'disconnected')) {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { NODE_STATES, SCALE_EVENT_KINDS, type ClusterNode, type ScaleEvent } from '../domain/types.ts';
-import type { ClusterView } from '../cluster/view.ts';
+import { isResponsive, type ClusterView } from '../cluster/view.ts';
 import type { Clock } from '../lib/clock.ts';
 
 /**
@@ -117,36 +117,23 @@ export function createMetrics(deps: MetricsDeps) {
     },
   });
 
+  // Unlabelled gauges always have a value in prom-client: with no source they read 0, which is true
+  // (no autoscaler here leads, no proxy has sessions); a timestamp of 0 means "never".
   new Gauge({
     name: 'autoscaler_leader',
     help: '1 when this instance holds the autoscaler lease and runs the loop, else 0.',
     registers,
     collect() {
-      this.reset();
-      const s = sources.autoscalerStatus?.();
-      if (s) this.set(s.leader ? 1 : 0);
+      this.set(sources.autoscalerStatus?.().leader ? 1 : 0);
     },
   });
 
   new Gauge({
     name: 'autoscaler_last_success_timestamp_seconds',
-    help: 'When the autoscaler last completed a tick without error (Unix seconds).',
+    help: 'When the autoscaler last completed a tick without error (Unix seconds; 0 = never on this instance).',
     registers,
     collect() {
-      this.reset();
-      const at = sources.autoscalerStatus?.().lastSuccessAt;
-      if (at != null) this.set(at / 1000);
-    },
-  });
-
-  new Gauge({
-    name: 'autoscaler_last_success_age_seconds',
-    help: "Seconds since the autoscaler's last successful tick, on the manager's clock (alert on this, no clock skew).",
-    registers,
-    collect() {
-      this.reset();
-      const at = sources.autoscalerStatus?.().lastSuccessAt;
-      if (at != null) this.set(Math.max(0, clock.now() - at) / 1000);
+      this.set((sources.autoscalerStatus?.().lastSuccessAt ?? 0) / 1000);
     },
   });
 
@@ -155,9 +142,22 @@ export function createMetrics(deps: MetricsDeps) {
     help: 'WebSocket proxy sessions open now.',
     registers,
     collect() {
+      this.set(sources.proxyStats?.().sessions ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'nodes_unresponsive',
+    help: 'Inservice or draining nodes that missed two reports (they get no new clients; design §6), by group and role.',
+    labelNames: ['group', 'role'] as const,
+    registers,
+    collect() {
       this.reset();
-      const s = sources.proxyStats?.();
-      if (s) this.set(s.sessions);
+      const now = clock.now();
+      for (const n of view.nodes.values()) {
+        if (n.state !== 'inservice' && n.state !== 'draining') continue;
+        this.inc({ group: n.group, role: n.role }, isResponsive(n, now) ? 0 : 1);
+      }
     },
   });
 

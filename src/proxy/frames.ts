@@ -78,7 +78,10 @@ export class FrameTracker {
 
 /** A close frame. Frames towards a server (the node leg) must be masked (RFC 6455 §5.3). */
 export function closeFrame(code: number, reason: string, masked: boolean): Buffer {
-  const r = Buffer.from(reason.slice(0, 120), 'utf8').subarray(0, 123);
+  // 123 bytes at most (125 minus the code), cut at a character boundary so the reason stays valid UTF-8.
+  let text = reason;
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  const r = Buffer.from(text, 'utf8');
   const payload = Buffer.allocUnsafe(2 + r.length);
   payload.writeUInt16BE(code, 0);
   r.copy(payload, 2);

@@ -221,12 +221,13 @@ export function openSqliteStore(file: string): ClusterStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+    // DDL is transactional in SQLite: a crash mid-way leaves no half-created schema.
     if (!hasSchema) db.transaction(() => db.exec(readFileSync(SCHEMA_FILE, 'utf8')))();
+    return new SqliteClusterStore(db); // prepares every statement: fails here on a damaged schema
   } catch (e) {
     db.close();
-    throw mapError(e, 'schema conflict');
+    throw mapError(e, 'Conflicting rows while applying the schema');
   }
-  return new SqliteClusterStore(db);
 }
 
 class SqliteClusterStore implements ClusterStore {

@@ -114,3 +114,13 @@ describe('node protocol v1', () => {
     assert.match(bad.json.errorMessage, /127\.0\.0\.250/);
   });
 });
+
+describe('link parents', () => {
+  it('reads host:port, [v6]:port and bare addresses', async () => {
+    const { hostOf } = await import('../../src/cluster/node-protocol.ts');
+    assert.equal(hostOf('127.0.0.3:5080'), '127.0.0.3');
+    assert.equal(hostOf('[::1]:5080'), '::1');
+    assert.equal(hostOf('fd00::1'), 'fd00::1');
+    assert.equal(hostOf('edge.example'), 'edge.example');
+  });
+});

@@ -128,6 +128,8 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
   const entrySchema = provisionEntrySchema(zones);
   /** Identifiers whose launch is still in its simulated delay: listed as `pending`. */
   const launching = new Set<string>();
+  /** zone/type pairs already warned about as exhausted: the autoscaler retries every tick, the log says it once. */
+  const warnedExhausted = new Set<string>();
   let closed = false;
 
   const portOf = (p: { port: number | null }) => p.port ?? config.serverapi.port;
@@ -206,7 +208,10 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
       // Reserve first, wait after: a host taken here is invisible to every other launch during the delay.
       const p = store.reserve(req.zone, req.instanceType, { identifier: req.identifier, group: req.group, role: req.role, launchTime: clock.now() }, clock.now());
       if (!p) {
-        log.warn({ zone: req.zone, instanceType: req.instanceType, identifier: req.identifier, group: req.group, role: req.role }, 'launch refused: no AVAILABLE host in the pool');
+        const key = `${req.zone}\u0000${req.instanceType}`;
+        const level = warnedExhausted.has(key) ? 'debug' : 'warn';
+        warnedExhausted.add(key);
+        log[level]({ zone: req.zone, instanceType: req.instanceType, identifier: req.identifier, group: req.group, role: req.role }, 'launch refused: no AVAILABLE host in the pool');
         throw new CloudError(
           'POOL_EXHAUSTED',
           `No AVAILABLE simulated host of instanceType "${req.instanceType}" in zone ${req.zone}: the administrator must add hosts via POST /admin/controller/provisions (or reset TERMINATED ones via POST /admin/controller/provision/{host}).`,
@@ -214,6 +219,7 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
           { zone: req.zone, instanceType: req.instanceType, available: 0 },
         );
       }
+      warnedExhausted.delete(`${req.zone}\u0000${req.instanceType}`);
       log.info({ identifier: req.identifier, host: p.host, zone: req.zone, instanceType: req.instanceType, group: req.group, role: req.role, delayMs: delay }, 'host reserved for launch');
       launching.add(req.identifier);
       try {
@@ -290,6 +296,7 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
         if (err instanceof DuplicateHostError) throw badRequest(`Invalid provisions, nothing was stored: already provisioned: ${err.hosts.join(', ')}.`);
         throw err;
       }
+      warnedExhausted.clear();
       log.info({ hosts: stored.map((p) => p.host) }, 'provisions added to the pool');
       return stored.map(toView);
     },

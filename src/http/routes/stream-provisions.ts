@@ -97,7 +97,8 @@ export function streamProvisionRoutes(deps: StreamProvisionRouteDeps): FastifyPl
       return envelope(p);
     });
 
-    const list = async () => (await provisions.list()).map((p) => `guid: ${p.scope}/${p.name}`);
+    // Sorted here so both stores (SQLite, MySQL collations) give the same order.
+    const list = async () => (await provisions.list()).map((p) => `guid: ${p.scope}/${p.name}`).sort();
     app.get('/event/meta', list);
 
     app.get('/event/meta/*', async (req) => {

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { type ClusterStore, StoreUnavailableError } from '../../src/store/cluster-store.ts';
+import { openClusterStore } from '../../src/store/open-store.ts';
+import { openMysqlStore, splitSqlStatements } from '../../src/store/mysql-store.ts';
+import { createTestDatabase } from '../support/mysql.ts';
+import { defineClusterStoreContract } from './cluster-store.contract.ts';
+
+// One fresh database per run (fails, never skips, without a server).
+const db = await createTestDatabase();
+const raw: Connection = await db.connect();
+after(async () => {
+  await raw.end();
+  await db.drop();
+});
+
+const TABLES = [
+  'launch_configs',
+  'scale_policies',
+  'alarms',
+  'node_groups',
+  'nodes',
+  'node_streams',
+  'relations',
+  'stream_provisions',
+  'scale_events',
+];
+
+defineClusterStoreContract('mysql', async () => {
+  let current: ClusterStore = await openMysqlStore(db.opts); // applies the schema on the first call
+  // Each test starts from empty tables (the database is shared by the whole run).
+  for (const t of TABLES) await raw.query(`DELETE FROM ${t}`);
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = await openMysqlStore(db.opts);
+      return current;
+    },
+    cleanup: () => current.close(),
+  };
+});
+
+describe('openMysqlStore', () => {
+  const extra = `${db.opts.database}_x`;
+  const opts = { ...db.opts, database: extra };
+  before(() => raw.query(`DROP DATABASE IF EXISTS ${extra}`));
+  after(() => raw.query(`DROP DATABASE IF EXISTS ${extra}`));
+
+  const tables = async () =>
+    (
+      await raw.query<RowDataPacket[]>('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [extra])
+    )[0]
+      .map((r) => String(r.t))
+      .sort();
+
+  it('creates a missing database, applies the schema once and records version 1', async () => {
+    const store = await openMysqlStore(opts);
+    await store.close();
+    assert.deepEqual(await tables(), [...TABLES, 'schema_version'].sort());
+    const [rows] = await raw.query<RowDataPacket[]>(`SELECT version FROM ${extra}.schema_version`);
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      [1],
+    );
+    const [[opt]] = await raw.query<RowDataPacket[]>(
+      'SELECT default_character_set_name AS cs FROM information_schema.schemata WHERE schema_name = ?',
+      [extra],
+    );
+    assert.equal(opt.cs, 'utf8mb4');
+  });
+
+  it('does not re-apply the schema to a database that has one', async () => {
+    await (await openMysqlStore(opts)).close();
+    await raw.query(`DROP TABLE ${extra}.alarms`);
+    const store = await openMysqlStore(opts);
+    await store.close();
+    // CREATE TABLE IF NOT EXISTS would have brought it back
+    assert.ok(!(await tables()).includes('alarms'));
+    const [rows] = await raw.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${extra}.schema_version`);
+    assert.equal(Number(rows[0].n), 1);
+  });
+
+  it('rejects with StoreUnavailableError when the server is unreachable', async () => {
+    await assert.rejects(
+      openMysqlStore({ host: '127.0.0.1', port: 1, user: 'root', password: 'top-secret-pw', database: 'x' }),
+      (e: unknown) => {
+        assert.ok(e instanceof StoreUnavailableError);
+        assert.match(e.message, /127\.0\.0\.1:1/);
+        assert.ok(!e.message.includes('top-secret-pw'));
+        return true;
+      },
+    );
+  });
+
+  it('rejects with StoreUnavailableError, without the password, when credentials are refused', async () => {
+    const password = `${db.opts.password}-wrong-secret-pw`;
+    await assert.rejects(openMysqlStore({ ...db.opts, password }), (e: unknown) => {
+      assert.ok(e instanceof StoreUnavailableError);
+      assert.match(e.message, /ER_ACCESS_DENIED_ERROR/);
+      assert.ok(!e.message.includes('wrong-secret-pw'));
+      return true;
+    });
+  });
+});
+
+describe('openClusterStore with dbHost', () => {
+  it('opens the MySQL store and a MySQL lease on that database', async () => {
+    const { store, lease } = await openClusterStore(
+      { dbHost: db.opts.host, dbPort: db.opts.port, dbUser: db.opts.user, dbPass: db.opts.password, dbName: db.opts.database },
+      '/nonexistent-data-dir',
+    );
+    const l = lease();
+    try {
+      assert.equal(store.kind, 'mysql');
+      assert.equal(await l.acquire(), true);
+      const [[row]] = await raw.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS id', [
+        `streammanager-autoscaler-${db.opts.database}`,
+      ]);
+      assert.notEqual(row.id, null);
+    } finally {
+      await l.release();
+      await store.close();
+    }
+  });
+});
+
+describe('splitSqlStatements', () => {
+  it('splits at semicolons ending a line and drops comment-only lines', () => {
+    const text = "-- header; not a statement\nCREATE TABLE a (x int); \n\n-- c\nINSERT INTO a VALUES (1);\n-- trailing\n";
+    assert.deepEqual(splitSqlStatements(text), ['CREATE TABLE a (x int)', 'INSERT INTO a VALUES (1)']);
+  });
+});
