@@ -84,6 +84,7 @@ export function observe(m: AutoscalerMemory, snapshot: Snapshot, now: number): v
       } else m.lowSince.delete(r.key);
       // Notes explain a blocked scale-out; once the load is back under the threshold the episode is over.
       if (!e.breach) m.notes.delete(r.key);
+      if (r.instanceType !== null) m.notes.delete(r.key + TARGET_NOTE);
     }
   }
   for (const k of m.breachSince.keys()) if (!seen.has(k)) m.breachSince.delete(k);
@@ -105,6 +106,8 @@ export function observe(m: AutoscalerMemory, snapshot: Snapshot, now: number): v
 
 /** Suffix of the note key that explains "every zone of the region is backed off". */
 export const ZONES_NOTE = '\u0000zones';
+/** Suffix of the note key that explains "the launch config has no target for the role". */
+export const TARGET_NOTE = '\u0000target';
 
 /** After the actuator ran a tick's plan: cool-downs start, pre-checked pool shortfalls start a back-off, notes are kept. */
 export function applyResults(m: AutoscalerMemory, results: readonly ItemResult[], at: number, s: AutoscalerSettings): void {
@@ -169,7 +172,7 @@ export function applyOutcomes(m: AutoscalerMemory, outcomes: readonly LaunchOutc
         group: o.group,
         role: o.role,
         node: null,
-        reason: `The cloud pool could not provide ${o.role} hosts in ${o.region}: wanted ${o.wanted}, launched ${o.launched}, missing ${missing}; no ${o.role} launches until ${b ? new Date(b.until).toISOString() : 'the back-off ends'} (add hosts to the pool).`,
+        reason: `The cloud pool could not provide ${o.role} hosts in ${o.region}: wanted ${o.wanted}, launched ${o.launched}, missing ${missing}; no ${o.role} launches for ${b ? Math.max(0, b.until - o.at) : poolBackoffMs(s)} ms (add hosts to the pool).`,
         data: { region: o.region, wanted: o.wanted, launched: o.launched, missing, backoffUntil: b?.until ?? null, backoffMs: poolBackoffMs(s) },
       });
     }

@@ -1,5 +1,5 @@
 import { estimateRole, groupMode, nodesNeeded, pct, roleData, round1, type RoleEstimate } from './estimator.ts';
-import { avoidedZones, poolBackoffLeft, ZONES_NOTE, type AutoscalerMemory } from './memory.ts';
+import { avoidedZones, poolBackoffLeft, TARGET_NOTE, ZONES_NOTE, type AutoscalerMemory } from './memory.ts';
 import type { GroupSnapshot, LaunchItem, PlanItem, RoleSnapshot, Snapshot } from './types.ts';
 
 /**
@@ -58,7 +58,9 @@ function planRole(g: GroupSnapshot, r: RoleSnapshot, e: RoleEstimate, m: Autosca
   const forLoad = needed > 0 ? Math.max(needed, t.scaleAdjustment - cancels.length) : 0;
   const room = Math.max(0, t.maxLimit - count);
   const wanted = Math.max(forMin, forLoad);
-  const rule = forMin >= forLoad && forMin > 0 ? 'min-limit' : 'scale-out';
+  // Named by what drove the decision before any drain was cancelled: the floor, or the alarm.
+  const minGap = t.minLimit - e.count;
+  const rule = minGap > 0 && minGap >= (alarm ? Math.max(e.needed, t.scaleAdjustment) : 0) ? 'min-limit' : 'scale-out';
   const why =
     rule === 'min-limit'
       ? `${r.role} count ${e.count} (inservice ${e.inservice}, pending ${e.pending}, launching ${e.inFlight}) is below minLimit ${t.minLimit}`
@@ -93,6 +95,23 @@ function planRole(g: GroupSnapshot, r: RoleSnapshot, e: RoleEstimate, m: Autosca
   }
   if (launch <= 0) return;
 
+  if (r.instanceType === null) {
+    // The launch config has no target for the role: every launch would fail the same way.
+    if (m.notes.get(r.key + TARGET_NOTE) !== 'missing') {
+      out.push({
+        kind: 'event',
+        eventKind: 'refused',
+        rule: 'no-launch-target',
+        group: g.name,
+        role: r.role,
+        node: null,
+        note: { key: r.key + TARGET_NOTE, value: 'missing' },
+        reason: `Cannot launch ${launch} ${r.role}(s): launch configuration ${g.launchConfig} has no ${r.role} target (or does not exist); fix it with PUT /admin/configurations/launchconfig/${g.launchConfig}.`,
+        data: numbers({ wanted: launch, launchConfig: g.launchConfig }),
+      });
+    }
+    return;
+  }
   const backoffLeftMs = poolBackoffLeft(m, r.key, now);
   if (backoffLeftMs > 0) return; // the refused/backoff event of this window already says what is missing
   const avoidZones = r.zones.filter((z) => avoid.has(z));

@@ -80,9 +80,7 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
   const regionOf = (zone: string) => cloud.regionOfZone(zone);
 
   const nodesByGroup = new Map<string, NodeSnap[]>();
-  const knownIds = new Set<string>();
   for (const n of view.nodes.values()) {
-    knownIds.add(n.identifier);
     if (n.state === 'terminated' || !view.groups.has(n.group)) continue;
     const list = nodesByGroup.get(n.group);
     const snap = toNodeSnap(n, view);
@@ -96,10 +94,14 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
     else flightByGroup.set(f.group, [f]);
   };
   for (const l of view.launching.values()) {
-    knownIds.add(l.identifier);
     addFlight({ identifier: l.identifier, group: l.group, role: l.role, region: regionOf(l.zone), zone: l.zone, since: l.since });
   }
-  for (const f of src.inFlight ?? []) if (f.identifier === null || !knownIds.has(f.identifier)) addFlight({ ...f });
+  if (src.inFlight?.length) {
+    // Rarely needed (launches are in flight), so the identifier index is built only then.
+    const knownIds = new Set<string>(view.launching.keys());
+    for (const n of view.nodes.values()) knownIds.add(n.identifier);
+    for (const f of src.inFlight) if (f.identifier === null || !knownIds.has(f.identifier)) addFlight({ ...f });
+  }
 
   // Policies and launch configs are shared by many groups: resolve each (name, region) once per snapshot.
   const targetsCache = new Map<string, Map<Role, PolicyTarget> | null>();

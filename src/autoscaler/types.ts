@@ -107,6 +107,7 @@ export type Rule =
   | 'scale-out'
   | 'max-limit'
   | 'no-zone'
+  | 'no-launch-target'
   | 'scale-in'
   | 'drain-empty'
   | 'drain-timeout'

@@ -59,10 +59,13 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   return {
     decide(req) {
-      const sel = select(view, clock.now(), weights, {
-        ...req,
-        hasProvision: req.action === 'broadcast' && req.transcode ? provisions.has(req.scope, req.name) : false,
-      });
+      // The provision cache is only asked for a transcode broadcast (no copy of the request otherwise).
+      const sel = select(
+        view,
+        clock.now(),
+        weights,
+        req.action === 'broadcast' && req.transcode ? { ...req, hasProvision: provisions.has(req.scope, req.name) } : req,
+      );
       if (!sel.ok) {
         onDecision?.(req.action, sel.code);
         return sel;

@@ -84,6 +84,7 @@ interface Candidate {
   regionRank: number;
   tier: number;
   ratio: number;
+  /** Computed on demand (only ties on the keys before it need it); NaN until then. */
   pressure: number;
 }
 
@@ -109,30 +110,6 @@ export function pressureOf(n: ClusterNode, w: EvaluatorWeights): number {
   return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
 }
 
-function compare(a: Candidate, b: Candidate): number {
-  return (
-    a.regionRank - b.regionRank ||
-    a.tier - b.tier ||
-    a.ratio - b.ratio ||
-    a.pressure - b.pressure ||
-    (a.node.address < b.node.address ? -1 : a.node.address > b.node.address ? 1 : 0)
-  );
-}
-
-/** Ranks and returns the best `count` candidates (one linear scan for a single answer). */
-function best(cands: Candidate[], count: number): ClusterNode[] {
-  if (count === 1) {
-    let top = cands[0];
-    for (let i = 1; i < cands.length; i++) if (compare(cands[i], top) < 0) top = cands[i];
-    return top ? [top.node] : [];
-  }
-  return cands
-    .slice()
-    .sort(compare)
-    .slice(0, count)
-    .map((c) => c.node);
-}
-
 /** Origins or transcoders where the stream is being published (publishers > 0). */
 export function streamSources(view: ClusterView, scope: string, name: string): ClusterNode[] {
   const out: ClusterNode[] = [];
@@ -147,142 +124,217 @@ export function streamSources(view: ClusterView, scope: string, name: string): C
 /** A source still serving its stream: in service or draining (drain keeps existing streams) and reporting. */
 const serving = (n: ClusterNode, now: number) => (n.state === 'inservice' || n.state === 'draining') && isResponsive(n, now);
 
+/**
+ * Collects the nodes offered for one request and keeps the best ones. Hot path: for a single answer it
+ * keeps only the best candidate (no list, no sort); no closures are created per request.
+ */
+class Picker {
+  best: Candidate | null = null;
+  list: Candidate[] | null;
+  /** Offered nodes that accept clients but are full. */
+  full = 0;
+  /** Offered nodes that do not accept clients (draining, pending, missed reports). */
+  notAccepting = 0;
+  /** Nodes left out by strict region. */
+  outOfRegion = 0;
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly now: number,
+    private readonly weights: EvaluatorWeights,
+    private readonly region: string | undefined,
+    private readonly strictRegion: boolean,
+    readonly count: number,
+  ) {
+    this.list = count > 1 ? [] : null;
+  }
+
+  get size(): number {
+    return this.list ? this.list.length : this.best ? 1 : 0;
+  }
+
+  /** Offers a node; it becomes a candidate if it accepts clients and is not full (unless `ignoreLoad`). */
+  offer(n: ClusterNode, tier: number, ignoreLoad = false): void {
+    if (!acceptsClients(n, this.now)) {
+      this.notAccepting++;
+      return;
+    }
+    const load = this.view.load(n);
+    if (!ignoreLoad && (n.capacity <= 0 || load >= n.capacity)) {
+      this.full++;
+      return;
+    }
+    const regionRank = this.region === undefined || n.region === this.region ? 0 : 1;
+    if (regionRank && this.strictRegion) {
+      this.outOfRegion++;
+      return;
+    }
+    const c: Candidate = { node: n, regionRank, tier, ratio: n.capacity > 0 ? load / n.capacity : Infinity, pressure: NaN };
+    if (this.list) this.list.push(c);
+    else if (!this.best || this.compare(c, this.best) < 0) this.best = c;
+  }
+
+  private pressure(c: Candidate): number {
+    if (Number.isNaN(c.pressure)) c.pressure = pressureOf(c.node, this.weights);
+    return c.pressure;
+  }
+
+  compare(a: Candidate, b: Candidate): number {
+    return (
+      a.regionRank - b.regionRank ||
+      a.tier - b.tier ||
+      a.ratio - b.ratio ||
+      this.pressure(a) - this.pressure(b) ||
+      (a.node.address < b.node.address ? -1 : a.node.address > b.node.address ? 1 : 0)
+    );
+  }
+
+  /** The chosen nodes, best first, distinct. */
+  picked(): ClusterNode[] {
+    if (!this.list) return this.best ? [this.best.node] : [];
+    const sorted = this.list.sort((a, b) => this.compare(a, b));
+    const out: ClusterNode[] = [];
+    const seen = new Set<string>();
+    for (const c of sorted) {
+      if (seen.has(c.node.address)) continue;
+      seen.add(c.node.address);
+      out.push(c.node);
+      if (out.length === this.count) break;
+    }
+    return out;
+  }
+
+  /** Distinct candidates (a node reachable by two paths counts once). */
+  distinct(): number {
+    if (!this.list) return this.size;
+    const seen = new Set<string>();
+    for (const c of this.list) seen.add(c.node.address);
+    return seen.size;
+  }
+}
+
 export function select(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest): Selection {
   const count = req.endpoints && req.endpoints > 1 ? Math.floor(req.endpoints) : 1;
   return req.action === 'broadcast' ? broadcast(view, now, weights, req, count) : subscribe(view, now, weights, req, count);
 }
 
-function candidate(view: ClusterView, n: ClusterNode, weights: EvaluatorWeights, region: string | undefined, tier = 0): Candidate {
-  return {
-    node: n,
-    regionRank: region === undefined || n.region === region ? 0 : 1,
-    tier,
-    ratio: n.capacity > 0 ? view.load(n) / n.capacity : Infinity,
-    pressure: pressureOf(n, weights),
-  };
-}
-
-/**
- * Applies `region`/`strict`/`endpoints` to candidates that all accept clients and are not full, and
- * picks the answer. `pool` describes the candidates in refusal messages.
- */
-function finish(
-  cands: Candidate[],
-  req: SelectRequest,
-  count: number,
-  kind: SelectionKind,
-  pool: string,
-  notAvailable: { full: number; notAccepting: number },
-): Selection {
-  if (req.region !== undefined && req.strict) cands = cands.filter((c) => c.regionRank === 0);
-  if (!cands.length) {
+/** Turns the picker into the answer, or the refusal that explains why there is none. */
+function finish(p: Picker, req: SelectRequest, kind: SelectionKind, pool: string): Selection {
+  if (!p.size) {
     if (req.region !== undefined && req.strict) {
       return refuse(503, 'region', `No ${pool} in region ${JSON.stringify(req.region)} can take the client now (strict=true); retry later or drop strict to allow other regions.`);
     }
-    if (notAvailable.full > 0 && notAvailable.notAccepting === 0) {
-      return refuse(503, 'full', `Every ${pool} is at capacity (${notAvailable.full} full); retry shortly while the cluster scales out.`);
+    if (p.full > 0 && p.notAccepting === 0) {
+      return refuse(503, 'full', `Every ${pool} is at capacity (${p.full} full); retry shortly while the cluster scales out.`);
     }
     return refuse(
       503,
-      notAvailable.full > 0 ? 'full' : 'no-node',
-      `No ${pool} can take the client now (${notAvailable.full} full, ${notAvailable.notAccepting} not accepting clients); retry shortly.`,
+      p.full > 0 ? 'full' : 'no-node',
+      `No ${pool} can take the client now (${p.full} full, ${p.notAccepting} not accepting clients); retry shortly.`,
     );
   }
-  if (req.strict && count > 1 && cands.length < count) {
-    return refuse(503, 'endpoints', `Only ${cands.length} ${pool}(s) available where ${count} were asked with strict=true; retry later or drop strict.`);
+  if (req.strict && p.count > 1) {
+    const available = p.distinct();
+    if (available < p.count) {
+      return refuse(503, 'endpoints', `Only ${available} ${pool}(s) available where ${p.count} were asked with strict=true; retry later or drop strict.`);
+    }
   }
-  return { ok: true, kind, nodes: best(cands, count) };
+  return { ok: true, kind, nodes: p.picked() };
 }
 
 function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
-  // Stickiness: a live stream keeps its origin (or transcoder) even when busy, unless it stopped accepting clients.
-  const live: Candidate[] = [];
-  for (const n of streamSources(view, req.scope, req.name)) if (acceptsClients(n, now)) live.push(candidate(view, n, weights, undefined));
-  if (live.length) {
-    // Prefer the origin role when a stream somehow has several sources, then the usual ranking.
-    for (const c of live) c.tier = c.node.role === 'origin' ? 0 : 1;
+  // Stickiness: a live stream keeps its origin (or transcoder) even when busy, unless it stopped accepting
+  // clients. Region and capacity do not apply: a stream never gets two origins.
+  const live = new Picker(view, now, weights, undefined, false, 1);
+  for (const n of view.nodesWithStream(req.scope, req.name)) {
+    if (n.role !== 'origin' && n.role !== 'transcoder') continue;
+    const s = view.stream(n.address, req.scope, req.name);
+    // Tier: the origin role first should a stream somehow have several sources.
+    if (s && s.publishers > 0) live.offer(n, n.role === 'origin' ? 0 : 1, true);
+  }
+  if (live.best) {
     if (req.strict && count > 1) {
       return refuse(
         503,
         'endpoints',
-        `Stream ${req.scope}/${req.name} is already live on ${best(live, 1)[0].address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
+        `Stream ${req.scope}/${req.name} is already live on ${live.best.node.address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
       );
     }
-    return { ok: true, kind: 'sticky', nodes: best(live, 1) };
+    return { ok: true, kind: 'sticky', nodes: [live.best.node] };
   }
 
   const role: Role = req.transcode && req.hasProvision ? 'transcoder' : 'origin';
-  const cands: Candidate[] = [];
-  const notAvailable = { full: 0, notAccepting: 0 };
+  const p = new Picker(view, now, weights, req.region, !!(req.region !== undefined && req.strict), count);
+  let seen = 0;
   for (const n of view.nodes.values()) {
     if (n.role !== role) continue;
-    if (!acceptsClients(n, now)) notAvailable.notAccepting++;
-    else if (isFull(view, n)) notAvailable.full++;
-    else cands.push(candidate(view, n, weights, req.region));
+    seen++;
+    p.offer(n, 0);
   }
-  if (role === 'transcoder' && !cands.length && notAvailable.full + notAvailable.notAccepting === 0) {
+  if (role === 'transcoder' && seen === 0) {
     return refuse(503, 'no-transcoder', `Stream ${req.scope}/${req.name} has a provision and transcode=true, but the cluster has no transcoder node; add one to a node group's scale policy.`);
   }
-  return finish(cands, req, count, role === 'transcoder' ? 'transcoder' : 'origin', role, notAvailable);
+  return finish(p, req, role === 'transcoder' ? 'transcoder' : 'origin', role);
 }
 
 function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
-  const all = streamSources(view, req.scope, req.name);
-  const sources = all.filter((n) => serving(n, now));
-  if (!sources.length) {
+  let sources = 0;
+  let servingSources = 0;
+  const p = new Picker(view, now, weights, req.region, !!(req.region !== undefined && req.strict), count);
+  let linked = 0;
+  // Sources that no edge is linked to; they serve subscribers themselves when their group has no edges.
+  let unlinked: ClusterNode[] | null = null;
+
+  for (const src of view.nodesWithStream(req.scope, req.name)) {
+    if (src.role !== 'origin' && src.role !== 'transcoder') continue;
+    const s = view.stream(src.address, req.scope, req.name);
+    if (!s || s.publishers <= 0) continue;
+    sources++;
+    if (!serving(src, now)) continue;
+    servingSources++;
+    // Edges linked to the source, directly or through a relay (origin → relay → edge).
+    const before = linked;
+    for (const child of view.childrenOf(src.address)) {
+      const t1 = LINK_TIER[view.relation(src.address, child.address)?.state ?? 'disconnected'];
+      if (t1 < 0) continue;
+      if (child.role === 'edge') {
+        linked++;
+        p.offer(child, t1);
+      } else if (child.role === 'relay' && acceptsClients(child, now)) {
+        for (const edge of view.childrenOf(child.address)) {
+          if (edge.role !== 'edge') continue;
+          const t2 = LINK_TIER[view.relation(child.address, edge.address)?.state ?? 'disconnected'];
+          if (t2 < 0) continue;
+          linked++;
+          p.offer(edge, t1 > t2 ? t1 : t2);
+        }
+      }
+    }
+    if (linked === before) (unlinked ??= []).push(src);
+  }
+
+  if (!servingSources) {
     return refuse(
       404,
       'not-live',
-      all.length
+      sources
         ? `Stream ${req.scope}/${req.name} is not live: its origin stopped reporting.`
         : `Stream ${req.scope}/${req.name} is not live; publish it first (action=broadcast).`,
     );
   }
-
-  // Edges linked to a source, directly or through a relay (origin → relay → edge); best tier per edge.
-  const tiers = new Map<string, { node: ClusterNode; tier: number }>();
-  const consider = (edge: ClusterNode, tier: number) => {
-    const seen = tiers.get(edge.address);
-    if (!seen || tier < seen.tier) tiers.set(edge.address, { node: edge, tier });
-  };
-  for (const src of sources) {
-    for (const child of view.childrenOf(src.address)) {
-      const t1 = LINK_TIER[view.relation(src.address, child.address)?.state ?? 'disconnected'];
-      if (t1 < 0) continue;
-      if (child.role === 'edge') consider(child, t1);
-      else if (child.role === 'relay' && acceptsClients(child, now)) {
-        for (const edge of view.childrenOf(child.address)) {
-          if (edge.role !== 'edge') continue;
-          const t2 = LINK_TIER[view.relation(child.address, edge.address)?.state ?? 'disconnected'];
-          if (t2 >= 0) consider(edge, Math.max(t1, t2));
-        }
-      }
-    }
-  }
-
-  const notAvailable = { full: 0, notAccepting: 0 };
-  const cands: Candidate[] = [];
-  if (tiers.size) {
-    for (const { node, tier } of tiers.values()) {
-      if (!acceptsClients(node, now)) notAvailable.notAccepting++;
-      else if (isFull(view, node)) notAvailable.full++;
-      else cands.push(candidate(view, node, weights, req.region, tier));
-    }
-    return finish(cands, req, count, 'edge', 'edge', notAvailable);
-  }
+  if (linked) return finish(p, req, 'edge', 'edge');
 
   // No edge linked: the source serves its subscribers itself when its group has no edges at all (or when
   // the source is a transcoder, which edges do not link to).
-  const withoutEdges = sources.filter((s) => s.role === 'transcoder' || !hasEdges(view, s.group));
-  if (!withoutEdges.length) {
-    return refuse(503, 'no-edge', `No edge is linked to the origin of ${req.scope}/${req.name} yet; retry shortly.`);
+  let fallback = 0;
+  for (const src of unlinked ?? []) {
+    if (src.role === 'transcoder' || !hasEdges(view, src.group)) {
+      fallback++;
+      p.offer(src, 0);
+    }
   }
-  for (const s of withoutEdges) {
-    if (!acceptsClients(s, now)) notAvailable.notAccepting++;
-    else if (isFull(view, s)) notAvailable.full++;
-    else cands.push(candidate(view, s, weights, req.region));
-  }
-  return finish(cands, req, count, 'origin-fallback', 'origin', notAvailable);
+  if (!fallback) return refuse(503, 'no-edge', `No edge is linked to the origin of ${req.scope}/${req.name} yet; retry shortly.`);
+  return finish(p, req, 'origin-fallback', 'origin');
 }
 
 /** Does the group have edges (any not being terminated)? */

@@ -206,7 +206,10 @@ export function createMetrics(deps: MetricsDeps) {
       }
       c.inc();
     },
-    /** One broker answer: action `broadcast` | `subscribe`; outcome e.g. `ok`, `not_found`, `full`, `error`. */
+    /**
+     * One broker answer (Broker `onDecision`): action `broadcast` | `subscribe`; outcome the selection kind
+     * on success (`edge`, `origin`, `sticky`...) or the refusal code (`not-live`, `full`, `no-node`...).
+     */
     brokerDecision(action: string, outcome: string) {
       const k = `${action} ${outcome}`;
       let c = brokerChildren.get(k);

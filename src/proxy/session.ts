@@ -116,7 +116,10 @@ export class ProxySession {
     this.upstream = upstream;
     this.proxyConnected = true;
     const client = this.client as Socket;
+    // Signalling is small request/answer messages: no Nagle delay. No socket inactivity timeout either
+    // (idle policy is the janitor's); TCP keepalive probes dead peers.
     for (const s of [upstream, client]) {
+      s.setTimeout?.(0);
       s.setNoDelay?.(true);
       s.setKeepAlive?.(true, t.pingInterval);
     }
@@ -184,6 +187,10 @@ export class ProxySession {
     if (this.state === 'done') return;
     if (!this.clientConnected && !this.proxyConnected) return this.finish();
     this.legEnded(leg);
+    // Nothing can be delivered to the closed leg any more: let the other one read (and drop) what it still
+    // receives, so its close handshake and FIN are seen instead of waiting behind our back-pressure pause.
+    if (leg === 'client') this.upstream?.resume();
+    else this.client.resume();
   }
 
   private onError(leg: string, e: Error) {

@@ -1,6 +1,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { pluginApp } from '../support/http.ts';
+import { createHttpApp } from '../../src/app.ts';
+import { createLogger } from '../../src/lib/logger.ts';
 import { configSchema, type Config } from '../../src/config/schema.ts';
 import { ManualClock } from '../../src/lib/manual-clock.ts';
 import { openSqliteStore } from '../../src/store/sqlite-store.ts';
@@ -381,4 +383,21 @@ test('answers come from the view, not the store: no database call per request', 
     assert.equal((await app.inject(BASE + url)).statusCode, 200);
   }
   assert.equal(storeCalls, 0);
+});
+
+test('hot path: no log line per request at the default level (info), for answers and refusals', async (t) => {
+  const v = simpleCluster(3);
+  const clock = new ManualClock(T0);
+  const config = configSchema.parse({});
+  const lines: string[] = [];
+  const broker = createBroker({ view: v, clock, config, regions: ['us-test1'], provisions: { has: () => false } });
+  const app = await createHttpApp({
+    log: createLogger('info', { write: (l: string) => void lines.push(l) }),
+    adminToken: 'x',
+    routes: { root: [], admin: [], public: [brokerRoutes({ broker, view: v, clock, config, regions: ['us-test1'] })] },
+  });
+  t.after(() => app.close());
+  const urls = ['/event/live/stream1?action=subscribe', '/event/live/nope?action=subscribe', '/event/live/stream1?action=x', '/event/list', '/event/live/stream1/stats'];
+  for (const u of urls) await app.inject(BASE + u);
+  assert.deepEqual(lines, []);
 });

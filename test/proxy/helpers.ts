@@ -69,7 +69,7 @@ export interface Client {
 
 /** Opens a client and collects every frame from the start (so the node's first frame is never missed). */
 export function client(url: string, protocols?: string[], options?: ClientOptions): Promise<Client> {
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, handshakeTimeout: 5000, ...options });
   const frames: Client['frames'] = [];
   const wake: (() => void)[] = [];
   ws.on('message', (data, binary) => {
@@ -78,11 +78,23 @@ export function client(url: string, protocols?: string[], options?: ClientOption
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   const frame = async (n: number) => {
-    while (frames.length < n) await new Promise<void>((r) => wake.push(r));
-    return frames[n - 1];
+    const wait = (async () => {
+      while (frames.length < n) await new Promise<void>((r) => wake.push(r));
+      return frames[n - 1];
+    })();
+    return within(wait, `frame ${n}`, 10000);
+  };
+  const c: Client = {
+    ws,
+    frames,
+    frame,
+    // Timed from the moment a test waits for it, so a missing close fails the test instead of hanging it.
+    get closed() {
+      return within(closed, 'the client socket to close');
+    },
   };
   return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, frames, frame, closed }));
+    ws.once('open', () => resolve(c));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
   });
@@ -108,6 +120,8 @@ export function rawUpgrade(port: number, path: string, headers: Record<string, s
   const text = `GET ${path} HTTP/1.1\r\n` + Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n';
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
+    // A proxy that never answers must fail the test, not hang it.
+    s.setTimeout(5000, () => s.destroy(new Error(`no answer to the upgrade of ${path.slice(0, 60)}`)));
     const chunks: Buffer[] = [];
     s.on('data', (c) => chunks.push(c));
     s.on('error', reject);
@@ -153,3 +167,13 @@ export async function until(cond: () => boolean, what: string, ms = 3000): Promi
 }
 
 export const proxyPath = (host: string, extra = '', app = 'live', id = 'stream1') => `/streammanager/?id=${id}&host=${host}&app=${app}${extra}`;
+
+/** Fails instead of hanging when a promise that the feature should settle never does. */
+export function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

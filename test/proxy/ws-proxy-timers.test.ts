@@ -6,15 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { ManualClock } from '../../src/lib/manual-clock.ts';
-import { client, proxyPath, proxyRig, rawUpgrade, resolverOf, simNode, until } from './helpers.ts';
+import { client, proxyPath, proxyRig, rawUpgrade, resolverOf, simNode, until, within } from './helpers.ts';
 
-/** Fails instead of hanging when a promise that the feature should settle never does. */
-function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
-  const timeout = new Promise<T>((_, reject) => {
-    setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref();
-  });
-  return Promise.race([p, timeout]);
-}
 
 const rawSocketOf = (ws: unknown) => (ws as { _socket: net.Socket })._socket;
 

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ClusterNode, NodeStream } from '../../domain/types.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Config } from '../../config/schema.ts';
@@ -49,6 +49,7 @@ function endpointsParam(q: Query): number | undefined {
 
 function actionParam(q: Query): BrokerAction {
   const v = first(q, 'action');
+  if (v === 'subscribe' || v === 'broadcast') return v;
   if (v === undefined || v === '') {
     throw badRequest('Missing query parameter action: add ?action=broadcast (publisher) or ?action=subscribe (subscriber).', 'SM_VALIDATION');
   }
@@ -69,9 +70,13 @@ function scopeAndName(segments: string[]): { scope: string; name: string } {
   }
   const name = segments[segments.length - 1];
   const scope = segments.slice(0, -1).join('/');
+  checkLengths(scope, name);
+  return { scope, name };
+}
+
+function checkLengths(scope: string, name: string) {
   if (name.length > MAX_NAME_LENGTH) throw badRequest(`Stream name too long: ${name.length} characters, at most ${MAX_NAME_LENGTH}.`, 'SM_VALIDATION');
   if (scope.length > MAX_SCOPE_LENGTH) throw badRequest(`Scope too long: ${scope.length} characters, at most ${MAX_SCOPE_LENGTH}.`, 'SM_VALIDATION');
-  return { scope, name };
 }
 
 /** A node whose streams are listed: in service or draining, and still reporting. */
@@ -141,9 +146,8 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
   const defaultRegion = config.location.region || undefined;
   const defaultStrict = config.location.strict;
 
-  function read(segments: string[], q: Query, reply: FastifyReply) {
+  function read(scope: string, name: string, q: Query): unknown {
     const action = actionParam(q);
-    const { scope, name } = scopeAndName(segments);
     const queryRegion = first(q, 'region') || undefined;
     const strictParam = boolParam(q, 'strict');
     const strict = strictParam ?? defaultStrict;
@@ -158,27 +162,25 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
     const req: BrokerRequest = { action, scope, name, region: queryRegion ?? defaultRegion, strict, endpoints, transcode };
     const d = broker.decide(req);
     if (!d.ok) throw new AppError(d.status, d.message, `SM_BROKER_${d.code.toUpperCase().replace(/-/g, '_')}`);
-    return reply.send(endpoints !== undefined && endpoints > 1 ? d.answers : d.answers[0]);
+    return endpoints !== undefined && endpoints > 1 ? d.answers : d.answers[0];
   }
 
-  function list(version: string, reply: FastifyReply) {
+  function list(version: string): unknown {
     const v2 = version === '2.0';
-    return reply.send(rows(view, clock.now()).map((r) => listItem(r, v2)));
+    return rows(view, clock.now()).map((r) => listItem(r, v2));
   }
 
-  function listStats(version: string, q: Query, reply: FastifyReply) {
+  function listStats(version: string, q: Query): unknown {
     const v2 = version === '2.0';
     const agg = boolParam(q, 'aggregate') ?? true;
     const all = rows(view, clock.now());
     if (!agg) {
-      return reply.send(all.map((r) => ({ ...listItem(r, v2), currentSubscribers: r.stream.subscribers, startTime: r.stream.startTime })));
+      return all.map((r) => ({ ...listItem(r, v2), currentSubscribers: r.stream.subscribers, startTime: r.stream.startTime }));
     }
-    return reply.send(
-      aggregate(all).map((a) => ({ ...listItem(a.row, v2), currentSubscribers: a.subscribers, startTime: a.row.stream.startTime })),
-    );
+    return aggregate(all).map((a) => ({ ...listItem(a.row, v2), currentSubscribers: a.subscribers, startTime: a.row.stream.startTime }));
   }
 
-  function streamStats(segments: string[], reply: FastifyReply) {
+  function streamStats(segments: string[]): unknown {
     const { scope, name } = scopeAndName(segments);
     const now = clock.now();
     const carrying: Row[] = [];
@@ -189,31 +191,44 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
     carrying.sort((a, b) => (ROLE_ORDER[a.node.role] ?? 9) - (ROLE_ORDER[b.node.role] ?? 9) || cmp(a.node.address, b.node.address));
     const [a] = aggregate(carrying);
     if (!a) throw notFound(`Stream ${scope}/${name} is not being broadcast.`, 'SM_NOT_LIVE');
-    return reply.send({
+    return {
       name,
       scope: '/' + scope,
       serverAddress: a.row.node.address,
       region: a.row.node.region,
       currentSubscribers: a.subscribers,
       startTime: a.row.stream.startTime,
-    });
+    };
   }
 
   return async (app) => {
-    app.get('/event/*', (req: FastifyRequest, reply: FastifyReply) => {
+    // A synchronous handler that RETURNS the payload (Fastify sends it): no promise per request. It must
+    // never return `reply` after reply.send(), which Fastify answers with an "already sent" warning.
+    app.get('/event/*', (req: FastifyRequest): unknown => {
       const params = req.params as { version: string; '*': string };
       const raw = params['*'];
-      const segments = raw.indexOf('//') === -1 && raw[0] !== '/' && raw[raw.length - 1] !== '/' ? raw.split('/') : raw.split('/').filter(Boolean);
       const q = req.query as Query;
+      // Fast path, the broker read `scope…/stream` without empty segments: no array, no join.
+      const cut = raw.lastIndexOf('/');
+      if (cut > 0 && cut < raw.length - 1 && raw.charCodeAt(0) !== 47 && raw.indexOf('//') === -1) {
+        const name = raw.slice(cut + 1);
+        if (name !== 'stats' && name !== 'join') {
+          const scope = raw.slice(0, cut);
+          checkLengths(scope, name);
+          return read(scope, name, q);
+        }
+      }
+      const segments = raw.split('/').filter(Boolean);
       const n = segments.length;
       const last = segments[n - 1];
-      if (n === 1 && last === 'list') return list(params.version, reply);
-      if (n === 2 && segments[0] === 'list' && last === 'stats') return listStats(params.version, q, reply);
-      if (n >= 3 && last === 'stats') return streamStats(segments.slice(0, -1), reply);
+      if (n === 1 && last === 'list') return list(params.version);
+      if (n === 2 && segments[0] === 'list' && last === 'stats') return listStats(params.version, q);
+      if (n >= 3 && last === 'stats') return streamStats(segments.slice(0, -1));
       if (n >= 3 && last === 'join') {
         throw notFound('Conference join is not supported by this stream manager: broadcast and subscribe with /event/{scope}/{stream}?action=…', 'SM_NO_CONFERENCE');
       }
-      return read(n === 1 && last === '' ? [] : segments, q, reply);
+      const { scope, name } = scopeAndName(segments);
+      return read(scope, name, q);
     });
   };
 }

@@ -1,0 +1,342 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import { createHttpApp } from '../src/app.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import { systemClock } from '../src/lib/clock.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { ClusterView } from '../src/cluster/view.ts';
+import type { ClusterNode } from '../src/domain/types.ts';
+import { createBroker } from '../src/broker/broker.ts';
+import { brokerRoutes } from '../src/http/routes/broker.ts';
+
+/**
+ * Broker benchmark (design §9): subscribe requests per second and p50/p99 latency of
+ * `GET /streammanager/api/4.0/event/live/{stream}?action=subscribe` on a view of 1,000 nodes
+ * (100 groups × (1 origin + 9 edges)) and 10,000 live streams, against a bare Fastify JSON route
+ * measured in the same run, same machine, same load generator and concurrency.
+ *
+ * The server runs in this process; the load generator runs in a child process (a keep-alive raw-socket
+ * HTTP/1.1 client, one request in flight per connection), so on 2 cores each side has its own core.
+ * Loopback only; every phase has a fixed duration; the run stops by itself.
+ *
+ * Runnable alone: `npx tsx bench/broker.ts`.
+ */
+
+const GROUPS = 100;
+const EDGES_PER_GROUP = 9;
+const STREAMS = 10_000;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS) || 32;
+const PHASE_MS = Number(process.env.BENCH_PHASE_MS) || 5_000;
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS) || 1_000;
+/** Each target is measured in ROUNDS interleaved slices adding up to PHASE_MS. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS) || 5;
+
+export interface BenchRow {
+  name: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+interface LoadSpec {
+  port: number;
+  paths: string[];
+  connections: number;
+  durationMs: number;
+}
+
+interface LoadResult {
+  requests: number;
+  non2xx: number;
+  errors: number;
+  elapsedMs: number;
+  p50: number;
+  p99: number;
+}
+
+// ---------------------------------------------------------------- the cluster
+
+function buildView(now: number): ClusterView {
+  const view = new ClusterView();
+  const mk = (address: string, group: string, role: ClusterNode['role']): ClusterNode => ({
+    id: 0,
+    identifier: `node-${address}`,
+    group,
+    role,
+    region: 'us-test1',
+    availabilityZone: 'us-test1-a',
+    address,
+    port: 5080,
+    state: 'inservice',
+    launchConfig: 'lc',
+    instanceType: 'bench',
+    // Large enough that the hand-outs of the whole run never fill a node (no reports arrive meanwhile).
+    capacity: 10_000_000,
+    launchTime: now,
+    lastReport: now,
+    lastTrafficTime: now,
+    // Long reporting period: nodes stay "responsive" for the whole run without reports.
+    reportingSpeed: 3_600_000,
+    connections: { publishers: 0, subscribers: 0 },
+    cpu: 0.3,
+    memory: 0.4,
+    drainStartedAt: null,
+    stateReason: null,
+    stateUpdated: now,
+  });
+  for (let g = 0; g < GROUPS; g++) {
+    const group = `g${g}`;
+    const origin = `10.${g >> 8}.${g & 255}.1`;
+    view.setNode({ ...mk(origin, group, 'origin'), connections: { publishers: STREAMS / GROUPS, subscribers: 0 } });
+    for (let e = 0; e < EDGES_PER_GROUP; e++) {
+      const edge = `10.${g >> 8}.${g & 255}.${10 + e}`;
+      view.setNode({ ...mk(edge, group, 'edge'), connections: { publishers: 0, subscribers: (e * 37) % 100 } });
+      view.setRelation({ group, parent: origin, child: edge, state: 'established', stateUpdated: now });
+    }
+  }
+  for (let s = 0; s < STREAMS; s++) {
+    const g = s % GROUPS;
+    view.addStream({ address: `10.${g >> 8}.${g & 255}.1`, scope: 'live', name: `stream${s}`, publishers: 1, subscribers: 0, startTime: now });
+  }
+  return view;
+}
+
+// ---------------------------------------------------------------- load generator (child process)
+
+/** Keep-alive HTTP/1.1 GETs over raw sockets, one in flight per connection; latency per request. */
+function generateLoad(spec: LoadSpec): Promise<LoadResult> {
+  const requests = spec.paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`, 'latin1'));
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + spec.durationMs;
+  return new Promise((resolve) => {
+    let open = spec.connections;
+    const done = () => {
+      if (--open > 0) return;
+      const elapsedMs = performance.now() - started;
+      const sorted = Float64Array.from(latencies).sort();
+      const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] : NaN);
+      resolve({ requests: latencies.length, non2xx, errors, elapsedMs, p50: pct(50), p99: pct(99) });
+    };
+    for (let c = 0; c < spec.connections; c++) {
+      const sock = connect({ host: '127.0.0.1', port: spec.port });
+      sock.setNoDelay(true);
+      let buf = '';
+      let sentAt = 0;
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        sock.destroy();
+        done();
+      };
+      const send = () => {
+        if (performance.now() >= deadline) return finish();
+        sentAt = performance.now();
+        sock.write(requests[next++ % requests.length]);
+      };
+      sock.setEncoding('latin1');
+      sock.on('connect', send);
+      sock.on('data', (chunk: string) => {
+        buf += chunk;
+        for (;;) {
+          const headEnd = buf.indexOf('\r\n\r\n');
+          if (headEnd < 0) return;
+          const m = /\r\ncontent-length:\s*(\d+)/i.exec(buf.slice(0, headEnd));
+          const total = headEnd + 4 + (m ? Number(m[1]) : 0);
+          if (buf.length < total) return;
+          const status = buf.charCodeAt(9) - 48; // "HTTP/1.1 2xx"
+          if (status !== 2) non2xx++;
+          latencies.push(performance.now() - sentAt);
+          buf = buf.slice(total);
+          send();
+        }
+      });
+      sock.on('error', () => {
+        errors++;
+        finish();
+      });
+      sock.on('close', finish);
+    }
+  });
+}
+
+/** The child side: runs each load spec it is sent and answers with the result. */
+function clientMain() {
+  process.on('message', async (msg: { spec: LoadSpec } | 'exit') => {
+    if (msg === 'exit') process.exit(0);
+    process.send!(await generateLoad(msg.spec));
+  });
+  process.send!('ready');
+}
+
+function startClient(): Promise<{ child: ChildProcess; run: (spec: LoadSpec) => Promise<LoadResult> }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--bench-client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`bench client exited early (code ${code})`));
+    child.once('exit', onExit);
+    child.once('error', reject);
+    child.once('message', (m) => {
+      if (m !== 'ready') return reject(new Error('bench client did not start'));
+      const run = (spec: LoadSpec) =>
+        new Promise<LoadResult>((res, rej) => {
+          const timer = setTimeout(() => rej(new Error('bench client did not answer')), spec.durationMs + 30_000);
+          child.once('message', (r) => {
+            clearTimeout(timer);
+            res(r as LoadResult);
+          });
+          child.send({ spec });
+        });
+      resolve({ child, run });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the run
+
+interface Phase {
+  name: string;
+  port: number;
+  paths: string[];
+}
+
+interface Totals {
+  requests: number;
+  non2xx: number;
+  errors: number;
+  elapsedMs: number;
+  /** Server CPU (user + system) spent during the phase, µs. */
+  cpuMicros: number;
+  p50: number[];
+  p99: number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+
+export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
+  const clock = systemClock;
+  const config = configSchema.parse({});
+  const t0 = performance.now();
+  const view = buildView(clock.now());
+  const buildMs = performance.now() - t0;
+  const provisions = { has: () => false };
+  const broker = createBroker({ view, clock, config, regions: ['us-test1'], provisions });
+  // Default log level (info) into a sink: what an operator runs, without terminal cost.
+  const log = createLogger('info', { write() {} });
+  const app = await createHttpApp({
+    log,
+    adminToken: 'bench',
+    routes: { root: [], admin: [], public: [brokerRoutes({ broker, view, clock, config, regions: ['us-test1'] })] },
+  });
+  const bare = Fastify();
+  bare.get('/bare', () => ({ ok: true }));
+
+  const client = await startClient();
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    await bare.listen({ port: 0, host: '127.0.0.1' });
+    const appPort = (app.server.address() as AddressInfo).port;
+    const barePort = (bare.server.address() as AddressInfo).port;
+
+    const subscribePaths = Array.from({ length: STREAMS }, (_, i) => `/streammanager/api/4.0/event/live/stream${(i * 7919) % STREAMS}?action=subscribe`);
+    const broadcastPaths = Array.from({ length: 100_000 }, (_, i) => `/streammanager/api/4.0/event/live/new${i}?action=broadcast`);
+
+    // Sanity: the routes answer what they should before anything is measured.
+    const probe = await app.inject(subscribePaths[0]);
+    if (probe.statusCode !== 200) throw new Error(`broker probe answered ${probe.statusCode}: ${probe.body}`);
+
+    const phases: Phase[] = [
+      { name: 'bare', port: barePort, paths: ['/bare'] },
+      { name: 'subscribe', port: appPort, paths: subscribePaths },
+      { name: 'broadcast', port: appPort, paths: broadcastPaths },
+    ];
+    for (const ph of phases) await client.run({ port: ph.port, paths: ph.paths, connections: CONNECTIONS, durationMs: WARMUP_MS });
+
+    // Interleaved rounds: slow changes in the machine's load hit every target alike.
+    const totals = new Map<string, Totals>();
+    const roundMs = Math.max(200, Math.round(PHASE_MS / ROUNDS));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const ph of phases) {
+        const cpu0 = process.cpuUsage();
+        const r = await client.run({ port: ph.port, paths: ph.paths, connections: CONNECTIONS, durationMs: roundMs });
+        const cpu = process.cpuUsage(cpu0);
+        let t = totals.get(ph.name);
+        if (!t) totals.set(ph.name, (t = { requests: 0, non2xx: 0, errors: 0, elapsedMs: 0, cpuMicros: 0, p50: [], p99: [] }));
+        t.requests += r.requests;
+        t.non2xx += r.non2xx;
+        t.errors += r.errors;
+        t.elapsedMs += r.elapsedMs;
+        t.cpuMicros += cpu.user + cpu.system;
+        t.p50.push(r.p50);
+        t.p99.push(r.p99);
+      }
+    }
+
+    const b = totals.get('bare')!;
+    const s = totals.get('subscribe')!;
+    const n = totals.get('broadcast')!;
+    const rps = (t: Totals) => (t.requests / t.elapsedMs) * 1000;
+    const cpuPerReq = (t: Totals) => t.cpuMicros / t.requests;
+    const note = (t: Totals, extra = '') =>
+      (t.non2xx || t.errors ? `${t.non2xx} non-2xx, ${t.errors} socket errors; ` : '') + `${CONNECTIONS} connections, ${ROUNDS} × ${roundMs / 1000} s${extra}`;
+    const rows: BenchRow[] = [
+      { name: 'view build (1,000 nodes, 10,000 streams)', value: buildMs, unit: 'ms' },
+      { name: 'bare Fastify JSON route', value: rps(b), unit: 'req/s', note: note(b) },
+      { name: 'bare Fastify p50', value: median(b.p50), unit: 'ms', note: 'median of rounds' },
+      { name: 'bare Fastify p99', value: median(b.p99), unit: 'ms', note: 'median of rounds' },
+      { name: 'bare Fastify server CPU', value: cpuPerReq(b), unit: 'µs/req' },
+      { name: 'subscribe', value: rps(s), unit: 'req/s', note: note(s) },
+      { name: 'subscribe p50', value: median(s.p50), unit: 'ms', note: 'median of rounds' },
+      { name: 'subscribe p99', value: median(s.p99), unit: 'ms', note: 'median of rounds' },
+      { name: 'subscribe server CPU', value: cpuPerReq(s), unit: 'µs/req' },
+      { name: 'subscribe / bare throughput', value: rps(s) / rps(b), unit: 'ratio', note: 'target ≥ 0.70' },
+      { name: 'subscribe / bare CPU efficiency', value: cpuPerReq(b) / cpuPerReq(s), unit: 'ratio', note: 'bare µs/req ÷ subscribe µs/req' },
+      { name: 'broadcast (new streams)', value: rps(n), unit: 'req/s', note: note(n, '; least-loaded of 100 origins among 1,000 nodes') },
+      { name: 'broadcast p99', value: median(n.p99), unit: 'ms', note: 'median of rounds' },
+      { name: 'broadcast / bare throughput', value: rps(n) / rps(b), unit: 'ratio' },
+    ];
+    return { rows };
+  } finally {
+    client.child.send('exit');
+    await Promise.allSettled([app.close(), bare.close()]);
+    if (client.child.exitCode === null) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(() => {
+          client.child.kill();
+          r();
+        }, 2_000);
+        client.child.once('exit', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+  }
+}
+
+if (process.argv.includes('--bench-client')) {
+  clientMain();
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runBrokerBench().then(
+    ({ rows }) => {
+      for (const r of rows) {
+        const v = Number.isInteger(r.value) ? String(r.value) : r.value >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
+        process.stdout.write(`${r.name.padEnd(44)} ${v.padStart(10)} ${r.unit.padEnd(6)} ${r.note ?? ''}\n`);
+      }
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(`broker bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
