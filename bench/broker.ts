@@ -20,6 +20,9 @@ import { brokerRoutes } from '../src/http/routes/broker.ts';
  *
  * The server runs in this process; the load generator runs in a child process (a keep-alive raw-socket
  * HTTP/1.1 client, one request in flight per connection), so on 2 cores each side has its own core.
+ * Targets are measured in interleaved rounds (bare, subscribe, broadcast, bare, ...) so that slow changes in
+ * the machine's load hit all of them alike; the server's CPU time per request is reported too, as a
+ * measure that other processes on the machine disturb less than throughput.
  * Loopback only; every phase has a fixed duration; the run stops by itself.
  *
  * Runnable alone: `npx tsx bench/broker.ts`.

@@ -8,6 +8,8 @@ import { routePlugins } from './http/routes/index.ts';
 import type { ApiRoutes } from './http/api-scope.ts';
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Logger } from './lib/logger.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { observeRequests } from './http/routes/ops.ts';
 
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -16,7 +18,10 @@ export const BODY_LIMIT = 2 * 1024 * 1024;
  * use app.inject() or listen on port 0 themselves.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  return createHttpApp({ log: deps.log, adminToken: deps.adminToken, routes: routePlugins(deps) });
+  const app = await createHttpApp({ log: deps.log, adminToken: deps.adminToken, routes: routePlugins(deps), metrics: deps.metrics });
+  // Fastify does not track upgraded sockets: close proxied sessions first or close() waits on them.
+  app.addHook('preClose', async () => deps.proxy.close());
+  return app;
 }
 
 export interface HttpAppOptions {
@@ -24,10 +29,12 @@ export interface HttpAppOptions {
   adminToken: string;
   /** `root` plugins are mounted at `/` (cloudwatch, metrics, proxy); the others under the API prefix. */
   routes: ApiRoutes & { root: FastifyPluginAsync[] };
+  /** Counts requests by route pattern. */
+  metrics?: Pick<Metrics, 'observeRequest'>;
 }
 
 /** The HTTP shell with every cross-cutting rule; tests of one feature mount just their plugin in it. */
-export async function createHttpApp({ log, adminToken, routes }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -39,6 +46,7 @@ export async function createHttpApp({ log, adminToken, routes }: HttpAppOptions)
   });
 
   installErrorHandling(app);
+  if (metrics) app.addHook('onResponse', observeRequests(metrics));
 
   // Strict JSON first, then the lenient reader for bodies with unquoted keys/values (deployment scripts).
   // Any content type is read as text so a body sent without (or with a wrong) content type still parses.

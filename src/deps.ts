@@ -16,6 +16,9 @@ import { createNodeProtocol, type NodeProtocol } from './cluster/node-protocol.t
 import { createGroupService, type GroupService } from './cluster/groups.ts';
 import { resolveAdminToken } from './lib/admin-token.ts';
 import type { Dispatcher } from 'undici';
+import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { readinessCheck, type Readiness } from './http/routes/ops.ts';
 
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
@@ -32,6 +35,9 @@ export interface AppDeps {
   ops: NodeOps;
   protocol: NodeProtocol;
   groups: GroupService;
+  proxy: WsProxy;
+  metrics: Metrics;
+  ready: () => Promise<Readiness>;
 }
 
 export interface Runtime extends AppDeps {
@@ -74,9 +80,25 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
 
   const view = new ClusterView();
   await syncView(view, store);
+  const metrics = createMetrics({ view, clock });
   const events = createEventLog({ store, clock, log });
-  const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events });
-  const protocol = createNodeProtocol({ config, clock, log, store, view, ops });
+  events.onRecord = (e) => metrics.scaleEvent(e);
+
+  // Only nodes of this manager that serve clients are reachable through the proxy (never an open relay).
+  const proxy = createWsProxy({
+    config: config.proxy,
+    log,
+    clock,
+    resolveTarget: (host) => {
+      const n = view.nodes.get(host);
+      return n && (n.state === 'inservice' || n.state === 'draining') ? { host: n.address, port: n.port } : null;
+    },
+  });
+  metrics.setSources({ proxyStats: () => proxy.stats() });
+
+  const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events, onNodeGone: (a) => proxy.closeSessionsOf(a) });
+  const protocol = createNodeProtocol({ config, clock, log, store, view, ops, onReport: (n, lag) => metrics.reportLag(n, lag) });
+  const ready = readinessCheck({ store, lease, onError: (err) => log.warn({ err }, 'readiness: store ping failed') });
   const groups = createGroupService({ clock, log, store, cloud, view, catalog, ops });
 
   let syncTimer: ReturnType<Clock['setTimeout']> | undefined;
@@ -105,13 +127,20 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     ops,
     protocol,
     groups,
+    proxy,
+    metrics,
+    ready,
     lease,
+    attach(server) {
+      if (config.proxy.enabled) proxy.attach(server);
+    },
     start() {
       // Several managers may share one MySQL database: pick up what the others wrote.
       if (store.kind === 'mysql') syncLoop();
     },
     async close() {
       closed = true;
+      await proxy.close();
       clock.clearTimeout(syncTimer);
       await protocol.flush();
       await lease.release().catch(() => undefined);

@@ -6,6 +6,8 @@ import { catalogRoutes } from './catalog.ts';
 import { provisionRoutes } from './provisions.ts';
 import { groupRoutes } from './groups.ts';
 import { nodeRoutes } from './nodes.ts';
+import { proxyRoutes } from './proxy-clients.ts';
+import { opsRoutes } from './ops.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
 export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAsync[] } {
@@ -17,7 +19,11 @@ export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAs
     provisionRoutes({ cloud: deps.cloud }),
     groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),
+    proxyRoutes({ proxy: deps.proxy, clock: deps.clock }),
   ];
-  const root: FastifyPluginAsync[] = [cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol })];
+  const root: FastifyPluginAsync[] = [
+    cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol }),
+    opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
+  ];
   return { root, admin, public: [] };
 }
