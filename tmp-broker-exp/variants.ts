@@ -61,7 +61,7 @@ for (let round = 0; round < 3; round++) {
     const u0 = process.cpuUsage();
     const r = await c.run({ port, paths: paths as string[], connections: 32, durationMs: 1500 });
     const u = process.cpuUsage(u0);
-    (res.get(name) ?? res.set(name, []).get(name)!).push((u.user + u.system) / r.requests);
+    (res.get(name) ?? res.set(name, []).get(name)!).push((u.user + u.system) / r.requests); console.log(name, 'user', (u.user / r.requests).toFixed(1), 'sys', (u.system / r.requests).toFixed(1), 'rps', Math.round(r.requests / r.elapsedMs * 1000));
   }
 }
 for (const [n, v] of res) console.log(n.padEnd(30), 'µs/req', v.map(x => x.toFixed(1)).join(' '), 'min', Math.min(...v).toFixed(1));

@@ -115,8 +115,10 @@ function planRole(g: GroupSnapshot, r: RoleSnapshot, e: RoleEstimate, m: Autosca
   const backoffLeftMs = poolBackoffLeft(m, r.key, now);
   if (backoffLeftMs > 0) return; // the refused/backoff event of this window already says what is missing
   const avoidZones = r.zones.filter((z) => avoid.has(z));
-  if (r.zones.length > 0 && avoidZones.length === r.zones.length) {
-    if (m.notes.get(r.key + ZONES_NOTE) !== 'all-avoided') {
+  // No usable zone: NodeOps would fail (and record a failure) on every tick; say it once and wait.
+  if (avoidZones.length === r.zones.length) {
+    const value = r.zones.length ? 'all-avoided' : 'none';
+    if (m.notes.get(r.key + ZONES_NOTE) !== value) {
       out.push({
         kind: 'event',
         eventKind: 'refused',
@@ -124,8 +126,10 @@ function planRole(g: GroupSnapshot, r: RoleSnapshot, e: RoleEstimate, m: Autosca
         group: g.name,
         role: r.role,
         node: null,
-        note: { key: r.key + ZONES_NOTE, value: 'all-avoided' },
-        reason: `Cannot launch ${launch} ${r.role}(s) in ${r.region}: every zone (${r.zones.join(', ')}) is backed off after repeated launch failures.`,
+        note: { key: r.key + ZONES_NOTE, value },
+        reason: r.zones.length
+          ? `Cannot launch ${launch} ${r.role}(s) in ${r.region}: every zone (${r.zones.join(', ')}) is backed off after repeated launch failures.`
+          : `Cannot launch ${launch} ${r.role}(s) in ${r.region}: the cloud has no availability zone in that region (check managed.regionNames / managed.availabilityZoneNames).`,
         data: numbers({ wanted: launch, avoidZones }),
       });
     }

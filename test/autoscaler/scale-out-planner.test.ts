@@ -294,3 +294,16 @@ test('scale-out: a launch config without the role is explained once instead of f
   m.notes.set(ev[0].note!.key, ev[0].note!.value);
   assert.equal(ofKind(plan(w, m).out, 'event').length, 0);
 });
+
+test('scale-out: a group region the cloud has no zone for is explained once, nothing launched', () => {
+  const w = world({ groups: [group({ regions: ['mars-1'] })], nodes: [origin('o', { region: 'mars-1' })], policies: [flatPolicy([target('origin', { maxLimit: 1 }), target('edge')])] });
+  const m = createMemory();
+  const p = plan(w, m);
+  assert.equal(launched(p.out), 0);
+  const ev = ofKind(p.out, 'event');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].rule, 'no-zone');
+  assert.match(ev[0].reason, /no availability zone/);
+  m.notes.set(ev[0].note!.key, ev[0].note!.value);
+  assert.equal(plan(w, m).out.length, 0);
+});
