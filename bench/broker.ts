@@ -238,7 +238,18 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
   const app = await createHttpApp({
     log,
     adminToken: 'bench',
-    routes: { root: [], admin: [], public: [brokerRoutes({ broker, view, clock, config, regions: ['us-test1'] })] },
+    routes: {
+      root: [],
+      admin: [],
+      public: [
+        brokerRoutes({ broker, view, clock, config, regions: ['us-test1'] }),
+        // The same trivial handler as the bare route, inside the app's shell (hooks, logger, API prefix):
+        // tells the shell's share of the gap from the broker's.
+        async (a) => {
+          a.get('/bench/ping', () => ({ ok: true }));
+        },
+      ],
+    },
   });
   const bare = Fastify();
   bare.get('/bare', () => ({ ok: true }));
@@ -259,6 +270,7 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
 
     const phases: Phase[] = [
       { name: 'bare', port: barePort, paths: ['/bare'] },
+      { name: 'shell', port: appPort, paths: ['/streammanager/api/4.0/bench/ping'] },
       { name: 'subscribe', port: appPort, paths: subscribePaths },
       { name: 'broadcast', port: appPort, paths: broadcastPaths },
     ];
@@ -287,6 +299,7 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
     const b = totals.get('bare')!;
     const s = totals.get('subscribe')!;
     const n = totals.get('broadcast')!;
+    const sh = totals.get('shell')!;
     const rps = (t: Totals) => (t.requests / t.elapsedMs) * 1000;
     const cpuPerReq = (t: Totals) => t.cpuMicros / t.requests;
     const note = (t: Totals, extra = '') =>
@@ -297,12 +310,16 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
       { name: 'bare Fastify p50', value: median(b.p50), unit: 'ms', note: 'median of rounds' },
       { name: 'bare Fastify p99', value: median(b.p99), unit: 'ms', note: 'median of rounds' },
       { name: 'bare Fastify server CPU', value: cpuPerReq(b), unit: 'µs/req' },
+      { name: 'shell trivial route', value: rps(sh), unit: 'req/s', note: 'same handler as bare, in the app shell under /streammanager/api/4.0' },
+      { name: 'shell trivial route server CPU', value: cpuPerReq(sh), unit: 'µs/req' },
+      { name: 'shell / bare throughput', value: rps(sh) / rps(b), unit: 'ratio', note: "the shell's own cost (src/app.ts hooks, per-request logger)" },
       { name: 'subscribe', value: rps(s), unit: 'req/s', note: note(s) },
       { name: 'subscribe p50', value: median(s.p50), unit: 'ms', note: 'median of rounds' },
       { name: 'subscribe p99', value: median(s.p99), unit: 'ms', note: 'median of rounds' },
       { name: 'subscribe server CPU', value: cpuPerReq(s), unit: 'µs/req' },
       { name: 'subscribe / bare throughput', value: rps(s) / rps(b), unit: 'ratio', note: 'target ≥ 0.70' },
       { name: 'subscribe / bare CPU efficiency', value: cpuPerReq(b) / cpuPerReq(s), unit: 'ratio', note: 'bare µs/req ÷ subscribe µs/req' },
+      { name: 'subscribe / shell throughput', value: rps(s) / rps(sh), unit: 'ratio', note: "the broker's own cost" },
       { name: 'broadcast (new streams)', value: rps(n), unit: 'req/s', note: note(n, '; least-loaded of 100 origins among 1,000 nodes') },
       { name: 'broadcast p99', value: median(n.p99), unit: 'ms', note: 'median of rounds' },
       { name: 'broadcast / bare throughput', value: rps(n) / rps(b), unit: 'ratio' },

@@ -19,6 +19,10 @@ import type { Dispatcher } from 'undici';
 import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { readinessCheck, type Readiness } from './http/routes/ops.ts';
+import { createActuator } from './autoscaler/actuator.ts';
+import { createAutoscaler } from './autoscaler/run-once.ts';
+import { settingsFromConfig } from './autoscaler/snapshot.ts';
+import { startAutoscaler, type AutoscalerLoop, type AutoscalerStatus } from './autoscaler/loop.ts';
 
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
@@ -42,6 +46,12 @@ export interface AppDeps {
 
 export interface Runtime extends AppDeps {
   lease: Lease;
+  /** The autoscaler loop of this instance (status is undefined before start()). */
+  autoscaler: {
+    status(): AutoscalerStatus | undefined;
+    /** Settles when every launch the autoscaler started has ended. */
+    idle(): Promise<void>;
+  };
   /** Starts background work (autoscaler, multi-instance sync). */
   start(): void;
   /** Hooks the WebSocket proxy onto the HTTP server (when proxy.enabled). */
@@ -94,11 +104,21 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
       return n && (n.state === 'inservice' || n.state === 'draining') ? { host: n.address, port: n.port } : null;
     },
   });
-  metrics.setSources({ proxyStats: () => proxy.stats() });
 
   const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events, onNodeGone: (a) => proxy.closeSessionsOf(a) });
   const protocol = createNodeProtocol({ config, clock, log, store, view, ops, onReport: (n, lag) => metrics.reportLag(n, lag) });
-  const ready = readinessCheck({ store, lease, onError: (err) => log.warn({ err }, 'readiness: store ping failed') });
+  const actuator = createActuator({ ops, view, events, cloud, clock, log });
+  const autoscaler = createAutoscaler({ view, catalog, cloud, settings: settingsFromConfig(config), actuator, log });
+  let loop: AutoscalerLoop | undefined;
+  const autoscalerStatus = () => {
+    const st = loop?.status();
+    // lastResult can be large: readiness and metrics get the summary only.
+    return st
+      ? { leader: st.leader, lastRunAt: st.lastRunAt, lastSuccessAt: st.lastSuccessAt, lastDurationMs: st.lastDurationMs, lastError: st.lastError, ticks: st.ticks }
+      : { leader: false, lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, ticks: 0 };
+  };
+  metrics.setSources({ proxyStats: () => proxy.stats(), autoscalerStatus });
+  const ready = readinessCheck({ store, lease, autoscaler: autoscalerStatus, onError: (err) => log.warn({ err }, 'readiness: store ping failed') });
   const groups = createGroupService({ clock, log, store, cloud, view, catalog, ops });
 
   let syncTimer: ReturnType<Clock['setTimeout']> | undefined;
@@ -131,15 +151,35 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     metrics,
     ready,
     lease,
+    autoscaler: { status: () => loop?.status(), idle: () => actuator.idle() },
     attach(server) {
       if (config.proxy.enabled) proxy.attach(server);
     },
     start() {
       // Several managers may share one MySQL database: pick up what the others wrote.
       if (store.kind === 'mysql') syncLoop();
+      loop = startAutoscaler({
+        clock,
+        intervalMs: config.autoscaler.tickInterval,
+        lease,
+        log,
+        runOnce: async (now) => {
+          const t0 = performance.now();
+          try {
+            return await autoscaler.runOnce(now);
+          } finally {
+            metrics.autoscalerTick(performance.now() - t0);
+          }
+        },
+        // A new leader must act on the cluster as the store has it, not on its own stale view.
+        onLeadership: async () => {
+          await Promise.all([syncView(view, store), catalog.reload()]);
+        },
+      });
     },
     async close() {
       closed = true;
+      await loop?.stop();
       await proxy.close();
       clock.clearTimeout(syncTimer);
       await protocol.flush();

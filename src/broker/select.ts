@@ -129,7 +129,13 @@ const serving = (n: ClusterNode, now: number) => (n.state === 'inservice' || n.s
  * keeps only the best candidate (no list, no sort); no closures are created per request.
  */
 class Picker {
-  best: Candidate | null = null;
+  /** Best candidate so far when a single answer is wanted (scalars: no allocation per offered node). */
+  bestNode: ClusterNode | null = null;
+  private bestRegionRank = 0;
+  private bestTier = 0;
+  private bestRatio = 0;
+  private bestPressure = NaN;
+  /** All candidates when several answers are wanted. */
   list: Candidate[] | null;
   /** Offered nodes that accept clients but are full. */
   full = 0;
@@ -150,7 +156,7 @@ class Picker {
   }
 
   get size(): number {
-    return this.list ? this.list.length : this.best ? 1 : 0;
+    return this.list ? this.list.length : this.bestNode ? 1 : 0;
   }
 
   /** Offers a node; it becomes a candidate if it accepts clients and is not full (unless `ignoreLoad`). */
@@ -169,9 +175,29 @@ class Picker {
       this.outOfRegion++;
       return;
     }
-    const c: Candidate = { node: n, regionRank, tier, ratio: n.capacity > 0 ? load / n.capacity : Infinity, pressure: NaN };
-    if (this.list) this.list.push(c);
-    else if (!this.best || this.compare(c, this.best) < 0) this.best = c;
+    const ratio = n.capacity > 0 ? load / n.capacity : Infinity;
+    if (this.list) {
+      this.list.push({ node: n, regionRank, tier, ratio, pressure: NaN });
+      return;
+    }
+    const b = this.bestNode;
+    if (b) {
+      // Same keys, same order as compare().
+      let d = regionRank - this.bestRegionRank || tier - this.bestTier || ratio - this.bestRatio;
+      let pressure = NaN;
+      if (d === 0) {
+        if (Number.isNaN(this.bestPressure)) this.bestPressure = pressureOf(b, this.weights);
+        pressure = pressureOf(n, this.weights);
+        d = pressure - this.bestPressure || (n.address < b.address ? -1 : n.address > b.address ? 1 : 0);
+      }
+      if (d >= 0) return;
+      this.bestPressure = pressure;
+    }
+    this.bestNode = n;
+    this.bestRegionRank = regionRank;
+    this.bestTier = tier;
+    this.bestRatio = ratio;
+    if (!b) this.bestPressure = NaN;
   }
 
   private pressure(c: Candidate): number {
@@ -191,7 +217,7 @@ class Picker {
 
   /** The chosen nodes, best first, distinct. */
   picked(): ClusterNode[] {
-    if (!this.list) return this.best ? [this.best.node] : [];
+    if (!this.list) return this.bestNode ? [this.bestNode] : [];
     const sorted = this.list.sort((a, b) => this.compare(a, b));
     const out: ClusterNode[] = [];
     const seen = new Set<string>();
@@ -252,15 +278,15 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
     // Tier: the origin role first should a stream somehow have several sources.
     if (s && s.publishers > 0) live.offer(n, n.role === 'origin' ? 0 : 1, true);
   }
-  if (live.best) {
+  if (live.bestNode) {
     if (req.strict && count > 1) {
       return refuse(
         503,
         'endpoints',
-        `Stream ${req.scope}/${req.name} is already live on ${live.best.node.address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
+        `Stream ${req.scope}/${req.name} is already live on ${live.bestNode.address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
       );
     }
-    return { ok: true, kind: 'sticky', nodes: [live.best.node] };
+    return { ok: true, kind: 'sticky', nodes: [live.bestNode] };
   }
 
   const role: Role = req.transcode && req.hasProvision ? 'transcoder' : 'origin';

@@ -355,6 +355,27 @@ const cases: Case[] = [
     expect: { nodes: ['10.0.0.3', '10.0.0.5', '10.0.0.9'] },
   },
 
+  {
+    name: 'tie-break: all equal, single answer → lowest address whatever the offer order',
+    setup: (v) => {
+      add(v, '10.0.0.9', 'origin', { cpu: 0.4, memory: 0.4 });
+      add(v, '10.0.0.3', 'origin', { cpu: 0.4, memory: 0.4 });
+      add(v, '10.0.0.5', 'origin', { cpu: 0.4, memory: 0.4 });
+    },
+    req: { action: 'broadcast' },
+    expect: { nodes: ['10.0.0.3'] },
+  },
+  {
+    name: 'tie-break: pressure beats address, single answer',
+    setup: (v) => {
+      add(v, '10.0.0.1', 'origin', { cpu: 0.9, memory: 0.9 });
+      add(v, '10.0.0.2', 'origin', { cpu: 0.1, memory: 0.1 });
+      add(v, '10.0.0.3', 'origin', { cpu: 0.5, memory: 0.5 });
+    },
+    req: { action: 'broadcast' },
+    expect: { nodes: ['10.0.0.2'] },
+  },
+
   // ---------------------------------------------------------------- subscribe
   {
     name: 'subscribe: least-loaded edge linked to the stream origin',

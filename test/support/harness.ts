@@ -39,6 +39,15 @@ export interface Harness {
   provision(nodes: SimNode[], zone?: string, instanceType?: string): Promise<void>;
   /** Stops the manager (not the nodes). */
   stop(): Promise<void>;
+  /** Starts background work (the autoscaler loop). */
+  start(): void;
+  /**
+   * Advances the manual clock by `ms` (default one tick) and waits until the autoscaler has run every
+   * tick due by then, its launches have settled and report writes have landed.
+   */
+  tick(ms?: number): Promise<void>;
+  /** Scale events of a group, oldest first. */
+  events(group: string): Promise<Array<{ kind: string; role: string | null; node: string | null; reason: string; data: Record<string, unknown> }>>;
 }
 
 /**
@@ -129,6 +138,24 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
       if (r.status !== 200) throw new Error(`provisioning failed: ${r.status} ${r.text}`);
     },
     stop,
+    start: () => rt.start(),
+    async tick(ms = rt.config.autoscaler.tickInterval) {
+      const interval = rt.config.autoscaler.tickInterval;
+      const target = clock.now() + ms;
+      while (clock.now() < target) {
+        const before = rt.autoscaler.status()?.ticks ?? 0;
+        const step = Math.min(interval, target - clock.now());
+        await clock.advance(step);
+        // The tick runs real I/O (store, pings): let it finish before moving time again.
+        for (let i = 0; i < 2000 && rt.autoscaler.status() && (rt.autoscaler.status()!.ticks <= before); i++) await flush(1);
+        await rt.autoscaler.idle();
+        await rt.protocol.flush();
+      }
+    },
+    async events(group) {
+      const r = await h.api('GET', `/admin/nodegroup/${group}/events?limit=1000`);
+      return (r.json?.events ?? []).slice().reverse();
+    },
   };
   await flush();
   return h;

@@ -1,0 +1,180 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, type Harness } from '../support/harness.ts';
+import type { SimNode } from '../../src/sim/node-sim.ts';
+
+const POLICY = {
+  policy: {
+    name: 'fast',
+    description: 'test policy',
+    type: '',
+    version: '0.0.2',
+    targets: {
+      target: [
+        { role: 'origin', minLimit: 1, maxLimit: 1, scaleAdjustment: 1, coolDownPeriod: 60000, estimatedWarmUpTime: 120000 },
+        { role: 'edge', minLimit: 1, maxLimit: 4, scaleAdjustment: 1, coolDownPeriod: 60000, estimatedWarmUpTime: 120000 },
+      ],
+    },
+  },
+};
+const LAUNCH = {
+  launchconfig: {
+    name: 'small',
+    description: '',
+    image: 'managed',
+    version: '0.0.2',
+    targets: { target: [{ role: 'origin', instanceType: 'standard', connectionCapacity: 100 }, { role: 'edge', instanceType: 'standard', connectionCapacity: 10 }] },
+    properties: { property: [] },
+    metadata: { meta: [] },
+  },
+};
+
+interface Cluster {
+  h: Harness;
+  group: string;
+  pool: SimNode[];
+  /** Nodes the manager runs, by role. */
+  role(r: string): SimNode[];
+  /** Reports every live, assigned node (the nodes' heartbeats in real life). */
+  heartbeat(): Promise<void>;
+  /** Moves time in heartbeat-sized steps, every live node reporting on the way. */
+  run(ms: number): Promise<void>;
+}
+
+async function cluster(t: Parameters<typeof startHarness>[0], h: Harness, poolSize: number, first: number): Promise<Cluster> {
+  const pool = await Promise.all(Array.from({ length: poolSize }, (_, i) => h.node(first + i)));
+  await h.provision(pool);
+  assert.equal((await h.api('POST', '/admin/configurations/scalepolicy', POLICY)).status, 201);
+  assert.equal((await h.api('POST', '/admin/configurations/launchconfig', LAUNCH)).status, 201);
+  const group = (await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'small', scalePolicy: 'fast', name: 'g1' })).json.name;
+  assert.equal((await h.api('POST', `/admin/nodegroup/${group}/node/origin`)).status, 201);
+  await h.rt.ops.launchesSettled(group);
+  const c: Cluster = {
+    h,
+    group,
+    pool,
+    role: (r) => pool.filter((n) => h.rt.view.nodes.get(n.host)?.role === r && h.rt.view.nodes.get(n.host)?.group === group),
+    async heartbeat() {
+      for (const n of pool) if (n.alive && h.rt.view.nodes.has(n.host)) await n.report();
+    },
+    async run(ms) {
+      for (let done = 0; done < ms; done += 5000) {
+        await c.heartbeat();
+        await h.tick(Math.min(5000, ms - done));
+      }
+    },
+  };
+  await c.heartbeat();
+  return c;
+}
+
+const kinds = (events: Array<{ kind: string; role: string | null }>, kind: string, role = 'edge') => events.filter((e) => e.kind === kind && e.role === role);
+
+describe('autoscaling with simulator nodes on a manual clock', () => {
+  it('a surge launches exactly the nodes needed, once; falling load drains one node at a time without dropping viewers', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 6, 60);
+    h.start();
+    await c.run(5000);
+    assert.equal(kinds(await h.events(c.group), 'launch').length, 1, 'only the initial edge');
+
+    // 15 viewers on one edge of capacity 10: 150 %. Three edges bring it under 60 %: launch exactly 2.
+    const [edge1] = c.role('edge');
+    edge1.setStreams([{ scope: 'live', name: 's1', publishers: 0, subscribers: 15 }]);
+    await edge1.report();
+    await h.tick();
+    let launches = kinds(await h.events(c.group), 'launch');
+    assert.equal(launches.length, 3, JSON.stringify(launches));
+    assert.match(launches[2].reason, /./);
+    assert.ok(Number(launches[2].data.loadPercent ?? launches[2].data.load ?? 150) >= 100, JSON.stringify(launches[2].data));
+    // The pending nodes count as capacity on its way: no second launch for the same surge.
+    for (let i = 0; i < 5; i++) await h.tick();
+    assert.equal(kinds(await h.events(c.group), 'launch').length, 3);
+    await c.heartbeat();
+    assert.equal(c.role('edge').filter((n) => h.rt.view.nodes.get(n.host)!.state === 'inservice').length, 3);
+
+    // Load falls. After the cool-down, one edge is drained: the least loaded.
+    const [, edge2, edge3] = c.role('edge');
+    edge1.setStreams([{ scope: 'live', name: 's1', publishers: 0, subscribers: 1 }]);
+    edge3.setStreams([{ scope: 'live', name: 's1', publishers: 0, subscribers: 1 }]);
+    await c.run(65_000);
+    let drains = kinds(await h.events(c.group), 'drain');
+    assert.equal(drains.length, 1, 'one node at a time');
+    assert.equal(drains[0].node, edge2.host, 'the least-loaded edge');
+    // It reports empty: terminated, host back in the pool.
+    await c.run(5000);
+    assert.equal(kinds(await h.events(c.group), 'terminate').length, 1);
+    assert.equal(h.rt.view.nodes.has(edge2.host), false);
+    const available = (await h.api('GET', '/admin/controller/provision/available')).json.map((p: { host: string }) => p.host);
+    assert.ok(available.includes(edge2.host));
+
+    // Next cool-down: 2 viewers on 2 edges; without one the load is 20 % < 30 %. The newest of the two
+    // equally loaded edges (edge3, 1 viewer) drains, but is never terminated while it has a viewer.
+    await c.run(65_000);
+    drains = kinds(await h.events(c.group), 'drain');
+    assert.equal(drains.length, 2);
+    assert.equal(drains[1].node, edge3.host);
+    await c.run(30_000);
+    assert.equal(h.rt.view.nodes.get(edge3.host)?.state, 'draining', 'a viewer is still there');
+    assert.equal(kinds(await h.events(c.group), 'terminate').length, 1);
+    edge3.setStreams([]);
+    await c.run(5000);
+    assert.equal(h.rt.view.nodes.has(edge3.host), false);
+    launches = kinds(await h.events(c.group), 'launch');
+    assert.equal(launches.length, 3, 'scale-in never triggered a launch');
+  });
+
+  it('a dead edge stops getting clients, is cleaned up and replaced', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 4, 70);
+    h.start();
+    await c.run(5000);
+    const [edge] = c.role('edge');
+    await edge.kill();
+    await c.run(25_000);
+    assert.equal(h.rt.view.nodes.get(edge.host)?.state, 'inservice', 'not dead before nodeStateToleranceTime');
+    await c.run(10_000);
+    const events = await h.events(c.group);
+    const dead = events.filter((e) => e.kind === 'dead');
+    assert.equal(dead.length, 1, JSON.stringify(events.map((e) => e.kind)));
+    assert.equal(dead[0].node, edge.host);
+    assert.equal(h.rt.view.nodes.has(edge.host), false);
+    const replacement = events.filter((e) => (e.kind === 'launch' || e.kind === 'replace') && e.role === 'edge').at(-1)!;
+    assert.notEqual(replacement.node, edge.host);
+    assert.ok(h.rt.view.nodes.get(replacement.node!), 'replacement edge exists');
+    // The dead host did not answer the ping: terminated, not recycled.
+    const unavailable = (await h.api('GET', '/admin/controller/provision/unavailable')).json;
+    assert.equal(unavailable.find((p: { host: string }) => p.host === edge.host)?.state, 'TERMINATED');
+  });
+
+  it('an empty pool produces a refused event with the numbers, and the loop keeps going', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 2, 80);
+    h.start();
+    await c.run(2000);
+    const [edge] = c.role('edge');
+    edge.setStreams([{ scope: 'live', name: 's1', publishers: 0, subscribers: 12 }]);
+    await c.run(5000);
+    const refused = (await h.events(c.group)).filter((e) => e.kind === 'refused');
+    assert.ok(refused.every((e) => !/maxLimit/.test(e.reason)), 'one edge more is within maxLimit');
+    assert.ok(refused.length >= 1, 'a refusal is recorded');
+    assert.match(refused[0].reason, /pool|host|provision/i);
+    assert.ok(JSON.stringify(refused[0].data).match(/missing|available/), JSON.stringify(refused[0].data));
+    const before = h.rt.autoscaler.status()!.lastSuccessAt!;
+    await c.run(10_000);
+    assert.ok(h.rt.autoscaler.status()!.lastSuccessAt! > before, 'the loop still succeeds');
+    assert.ok((await h.events(c.group)).filter((e) => e.kind === 'refused').length <= refused.length + 1, 'no event storm');
+  });
+
+  it('group delete terminates every node and returns every host to the pool', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 3, 90);
+    const del = await h.api('DELETE', `/admin/nodegroup/${c.group}`);
+    assert.equal(del.status, 200);
+    assert.equal(del.json.name, c.group);
+    for (let i = 0; i < 50 && h.rt.view.groups.has(c.group); i++) await h.tick(100);
+    assert.equal(h.rt.view.groups.has(c.group), false);
+    assert.equal((await h.api('GET', `/admin/nodegroup/${c.group}`)).status, 404);
+    assert.equal((await h.api('GET', '/admin/controller/provision/available')).json.length, 3);
+  });
+});
