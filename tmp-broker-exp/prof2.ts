@@ -12,7 +12,7 @@ import { brokerRoutes } from '../src/http/routes/broker.ts';
 const view = buildView(Date.now());
 const config = configSchema.parse({});
 const broker = createBroker({ view, clock: systemClock, config, regions: ['us-test1'], provisions: { has: () => false } });
-const app = await createHttpApp({ log: createLogger('info', { write() {} }), adminToken: 'x', routes: { root: [], admin: [], public: [brokerRoutes({ broker, view, clock: systemClock, config, regions: ['us-test1'] })] } });
+const app = await createHttpApp({ log: createLogger('info', { write() {} }), adminToken: 'x', routes: { root: [], admin: [], public: [brokerRoutes({ broker, view, clock: systemClock, config, regions: ['us-test1'] }), async (a) => { a.get('/ping', () => ({ ok: true })); }] } });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const bare = Fastify(); bare.get('/bare', () => ({ ok: true })); await bare.listen({ port: 0, host: '127.0.0.1' });
 const ap = (app.server.address() as AddressInfo).port, bp = (bare.server.address() as AddressInfo).port;
@@ -22,7 +22,7 @@ await c.run({ port: ap, paths: subs, connections: 32, durationMs: 1000 });
 await c.run({ port: bp, paths: ['/bare'], connections: 32, durationMs: 1000 });
 const s = new Session(); s.connect();
 await s.post('Profiler.enable'); await s.post('Profiler.setSamplingInterval', { interval: 50 });
-for (const [name, port, paths] of [['bare', bp, ['/bare']], ['sub', ap, subs]] as const) {
+for (const [name, port, paths] of [['bare', bp, ['/bare']], ['shell', ap, ['/streammanager/api/4.0/ping']], ['sub', ap, subs]] as const) {
   await s.post('Profiler.start');
   const r = await c.run({ port, paths: paths as string[], connections: 32, durationMs: 4000 });
   const { profile } = await s.post('Profiler.stop');
