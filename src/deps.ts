@@ -17,6 +17,8 @@ import { createGroupService, type GroupService } from './cluster/groups.ts';
 import { resolveAdminToken } from './lib/admin-token.ts';
 import type { Dispatcher } from 'undici';
 import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
+import { createProvisionCache, type ProvisionCache } from './broker/provision-cache.ts';
+import { createBroker, type Broker } from './broker/broker.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { readinessCheck, type Readiness } from './http/routes/ops.ts';
 import { createActuator } from './autoscaler/actuator.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
   protocol: NodeProtocol;
   groups: GroupService;
   proxy: WsProxy;
+  provisions: ProvisionCache;
+  broker: Broker;
   metrics: Metrics;
   ready: () => Promise<Readiness>;
 }
@@ -107,6 +111,10 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
 
   const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events, onNodeGone: (a) => proxy.closeSessionsOf(a) });
   const protocol = createNodeProtocol({ config, clock, log, store, view, ops, onReport: (n, lag) => metrics.reportLag(n, lag) });
+  const provisions = createProvisionCache({ store, clock });
+  await provisions.load();
+  const broker = createBroker({ view, clock, config, regions: cloud.regions, provisions, onDecision: (a, o) => metrics.brokerDecision(a, o) });
+
   const actuator = createActuator({ ops, view, events, cloud, clock, log });
   const autoscaler = createAutoscaler({ view, catalog, cloud, settings: settingsFromConfig(config), actuator, log });
   let loop: AutoscalerLoop | undefined;
@@ -126,7 +134,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const syncLoop = () => {
     syncTimer = clock.setTimeout(async () => {
       try {
-        await Promise.all([syncView(view, store), catalog.reload()]);
+        await Promise.all([syncView(view, store), catalog.reload(), provisions.reload()]);
       } catch (err) {
         log.warn({ err }, 'cluster sync from the store failed; keeping the current view');
       }
@@ -148,6 +156,8 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     protocol,
     groups,
     proxy,
+    provisions,
+    broker,
     metrics,
     ready,
     lease,

@@ -100,25 +100,10 @@ const LINK_TIER: Record<LinkState, number> = {
   error: -1,
 };
 
-export function isFull(view: ClusterView, n: ClusterNode): boolean {
-  return n.capacity <= 0 || view.load(n) >= n.capacity;
-}
-
 export function pressureOf(n: ClusterNode, w: EvaluatorWeights): number {
   const total = w.memory + w.connections;
   if (total <= 0) return 0;
   return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
-}
-
-/** Origins or transcoders where the stream is being published (publishers > 0). */
-export function streamSources(view: ClusterView, scope: string, name: string): ClusterNode[] {
-  const out: ClusterNode[] = [];
-  for (const n of view.nodesWithStream(scope, name)) {
-    if (n.role !== 'origin' && n.role !== 'transcoder') continue;
-    const s = view.stream(n.address, scope, name);
-    if (s && s.publishers > 0) out.push(n);
-  }
-  return out;
 }
 
 /** A source still serving its stream: in service or draining (drain keeps existing streams) and reporting. */

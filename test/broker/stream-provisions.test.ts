@@ -7,7 +7,7 @@ import { ManualClock } from '../../src/lib/manual-clock.ts';
 import { openSqliteStore } from '../../src/store/sqlite-store.ts';
 import { createProvisionCache } from '../../src/broker/provision-cache.ts';
 import { streamProvisionRoutes } from '../../src/http/routes/stream-provisions.ts';
-import type { ClusterStore } from '../../src/store/cluster-store.ts';
+import { StoreUnavailableError, type ClusterStore } from '../../src/store/cluster-store.ts';
 import { ClusterView, T0, SPEED, add, publish, carry } from './support.ts';
 
 const META = {
@@ -241,3 +241,27 @@ test('E1: DELETE /event?includeActive=true purges every entry', async (t) => {
   assert.equal((await call('DELETE', '/event?includeActive=perhaps')).status, 400);
 });
 
+
+test('a store failure leaves the provision cache unchanged and answers 503', async (t) => {
+  const clock = new ManualClock(T0);
+  const real = openSqliteStore(':memory:');
+  t.after(() => real.close());
+  const failing = {
+    listProvisions: () => real.listProvisions(),
+    getProvision: (s: string, n: string) => real.getProvision(s, n),
+    createProvision: async () => {
+      throw new StoreUnavailableError('connection lost');
+    },
+    updateProvision: async () => {
+      throw new StoreUnavailableError('connection lost');
+    },
+    deleteProvision: (s: string, n: string) => real.deleteProvision(s, n),
+  };
+  const provisions = createProvisionCache({ store: failing, clock });
+  await provisions.load();
+  const app = await pluginApp(t, { admin: [streamProvisionRoutes({ provisions, view: new ClusterView(), store: real, clock })] });
+  const r = await app.inject({ method: 'POST', url: adminUrl('/event/meta/live/s'), payload: { meta: { qos: 3 } } });
+  assert.equal(r.statusCode, 503);
+  assert.equal(typeof r.json().errorMessage, 'string');
+  assert.equal(provisions.has('live', 's'), false);
+});

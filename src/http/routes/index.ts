@@ -8,6 +8,8 @@ import { groupRoutes } from './groups.ts';
 import { nodeRoutes } from './nodes.ts';
 import { proxyRoutes } from './proxy-clients.ts';
 import { opsRoutes } from './ops.ts';
+import { brokerRoutes } from './broker.ts';
+import { streamProvisionRoutes } from './stream-provisions.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
 export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAsync[] } {
@@ -20,10 +22,14 @@ export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAs
     groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),
     proxyRoutes({ proxy: deps.proxy, clock: deps.clock }),
+    streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
+  ];
+  const pub: FastifyPluginAsync[] = [
+    brokerRoutes({ broker: deps.broker, view: deps.view, clock: deps.clock, config: deps.config, regions: deps.cloud.regions }),
   ];
   const root: FastifyPluginAsync[] = [
     cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
   ];
-  return { root, admin, public: [] };
+  return { root, admin, public: pub };
 }
