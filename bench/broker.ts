@@ -11,6 +11,7 @@ import { ClusterView } from '../src/cluster/view.ts';
 import type { ClusterNode } from '../src/domain/types.ts';
 import { createBroker } from '../src/broker/broker.ts';
 import { brokerRoutes } from '../src/http/routes/broker.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
 
 /**
  * Broker benchmark (design §9): subscribe requests per second and p50/p99 latency of
@@ -235,14 +236,17 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
   const broker = createBroker({ view, clock, config, regions: ['us-test1'], provisions });
   // Default log level (info) into a sink: what an operator runs, without terminal cost.
   const log = createLogger('info', { write() {} });
+  // The real shell, metrics included: what `npm start` serves.
+  const metrics = createMetrics({ view, clock });
   const app = await createHttpApp({
     log,
     adminToken: 'bench',
+    metrics,
     routes: {
       root: [],
       admin: [],
+      hot: [brokerRoutes({ broker, view, clock, config, regions: ['us-test1'], observe: (r, m, s) => metrics.observeRequest(r, m, s) })],
       public: [
-        brokerRoutes({ broker, view, clock, config, regions: ['us-test1'] }),
         // The same trivial handler as the bare route, inside the app's shell (hooks, logger, API prefix):
         // tells the shell's share of the gap from the broker's.
         async (a) => {

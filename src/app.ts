@@ -1,12 +1,11 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { setCorsHeaders } from './http/cors.ts';
 import type { AppDeps } from './deps.ts';
 import { installErrorHandling } from './http/error-handler.ts';
-import { registerApi } from './http/api-scope.ts';
+import { registerApi, type ApiRoutes } from './http/api-scope.ts';
 import { parseLenientJson } from './lib/lenient-json.ts';
 import { badRequest } from './lib/errors.ts';
 import { routePlugins } from './http/routes/index.ts';
-import type { ApiRoutes } from './http/api-scope.ts';
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Logger } from './lib/logger.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { observeRequests } from './http/routes/ops.ts';
@@ -24,11 +23,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
+export interface AppRoutes extends ApiRoutes {
+  /** Mounted at `/` (cloudwatch, metrics, readiness). */
+  root: FastifyPluginAsync[];
+  /**
+   * Hot paths (the broker read) mounted at `/` with full paths and NO hooks: they apply the API rules
+   * themselves with `applyApiRules`, because every hook costs throughput on the busiest route.
+   */
+  hot?: FastifyPluginAsync[];
+}
+
 export interface HttpAppOptions {
   log: Logger;
   adminToken: string;
-  /** `root` plugins are mounted at `/` (cloudwatch, metrics, proxy); the others under the API prefix. */
-  routes: ApiRoutes & { root: FastifyPluginAsync[] };
+  routes: AppRoutes;
   /** Counts requests by route pattern. */
   metrics?: Pick<Metrics, 'observeRequest'>;
 }
@@ -40,13 +48,13 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 1024 },
-    // The broker answers thousands of requests per second; keep per-request work minimal.
+    // Below debug nothing logs per request, so requests share the app logger instead of a child each.
+    childLoggerFactory: log.isLevelEnabled('debug') ? undefined : (logger) => logger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
 
   installErrorHandling(app);
-  if (metrics) app.addHook('onResponse', observeRequests(metrics));
 
   // Strict JSON first, then the lenient reader for bodies with unquoted keys/values (deployment scripts).
   // Any content type is read as text so a body sent without (or with a wrong) content type still parses.
@@ -61,29 +69,36 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     }
   });
 
-  // Request lines only at debug: per-request logs on hot paths would dominate benchmarks (design §9).
-  app.addHook('onResponse', async (req, reply) => {
-    if ((req.log as unknown as Logger).isLevelEnabled('debug')) req.log.debug({ req, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+  // CORS preflight for every API path, including ones with no route of their own.
+  app.options('/streammanager/api/*', (req, reply) => {
+    setCorsHeaders(reply);
+    reply
+      .header('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS')
+      .header('Access-Control-Allow-Headers', (req.headers['access-control-request-headers'] as string) || 'Content-Type, Authorization')
+      .header('Access-Control-Max-Age', '86400')
+      .code(204)
+      .send();
   });
 
-  // CORS for browser pages on other origins (E18), with preflight.
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/streammanager/api/')) return;
-    reply.header('Access-Control-Allow-Origin', '*');
-    reply.header('Access-Control-Expose-Headers', 'Access-Control-Allow-Origin');
-    if (req.method === 'OPTIONS') {
-      reply
-        .header('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS')
-        .header('Access-Control-Allow-Headers', (req.headers['access-control-request-headers'] as string) || 'Content-Type, Authorization')
-        .header('Access-Control-Max-Age', '86400')
-        .code(204)
-        .send();
+  for (const p of routes.hot ?? []) await app.register(p);
+
+  await app.register(async (hooked) => {
+    // Callback-style hooks: no promise per request.
+    if (metrics) hooked.addHook('onResponse', observeRequests(metrics));
+    // Request lines only at debug: per-request logs on hot paths would dominate benchmarks (design §9).
+    if (log.isLevelEnabled('debug')) {
+      hooked.addHook('onResponse', (req, reply, done) => {
+        req.log.debug({ req, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request');
+        done();
+      });
     }
+    hooked.addHook('onRequest', (req, reply, done) => {
+      if (req.url.startsWith('/streammanager/api/')) setCorsHeaders(reply);
+      done();
+    });
+    hooked.get('/', async () => ({ status: 'ok', service: 'streammanager' }));
+    for (const p of routes.root) await hooked.register(p);
+    await registerApi(hooked, adminToken, routes);
   });
-
-  app.get('/', async () => ({ status: 'ok', service: 'streammanager' }));
-
-  for (const p of routes.root) await app.register(p);
-  await registerApi(app, adminToken, routes);
   return app;
 }

@@ -296,26 +296,31 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   // Sources that no edge is linked to; they serve subscribers themselves when their group has no edges.
   let unlinked: ClusterNode[] | null = null;
 
-  for (const src of view.nodesWithStream(req.scope, req.name)) {
-    if (src.role !== 'origin' && src.role !== 'transcoder') continue;
-    const s = view.stream(src.address, req.scope, req.name);
-    if (!s || s.publishers <= 0) continue;
+  // One index lookup gives the carriers with their entries; links come with their relations (cold caches
+  // under load make every extra map lookup count).
+  for (const [address, s] of view.carriersOf(req.scope, req.name) ?? []) {
+    const src = view.nodes.get(address);
+    if (!src || (src.role !== 'origin' && src.role !== 'transcoder')) continue;
+    if (s.publishers <= 0) continue;
     sources++;
     if (!serving(src, now)) continue;
     servingSources++;
     // Edges linked to the source, directly or through a relay (origin → relay → edge).
     const before = linked;
-    for (const child of view.childrenOf(src.address)) {
-      const t1 = LINK_TIER[view.relation(src.address, child.address)?.state ?? 'disconnected'];
+    for (const [childAddress, r1] of view.childLinks(src.address) ?? []) {
+      const t1 = LINK_TIER[r1.state];
       if (t1 < 0) continue;
+      const child = view.nodes.get(childAddress);
+      if (!child) continue;
       if (child.role === 'edge') {
         linked++;
         p.offer(child, t1);
       } else if (child.role === 'relay' && acceptsClients(child, now)) {
-        for (const edge of view.childrenOf(child.address)) {
-          if (edge.role !== 'edge') continue;
-          const t2 = LINK_TIER[view.relation(child.address, edge.address)?.state ?? 'disconnected'];
+        for (const [edgeAddress, r2] of view.childLinks(child.address) ?? []) {
+          const t2 = LINK_TIER[r2.state];
           if (t2 < 0) continue;
+          const edge = view.nodes.get(edgeAddress);
+          if (!edge || edge.role !== 'edge') continue;
           linked++;
           p.offer(edge, t1 > t2 ? t1 : t2);
         }

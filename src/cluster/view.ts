@@ -25,9 +25,10 @@ export class ClusterView {
   /** Clients handed out by the broker since the node's last report (burst compensation, design §7). */
   readonly handedOut = new Map<string, number>();
   private readonly streamsByNode = new Map<string, Map<string, NodeStream>>();
-  private readonly streamIndex = new Map<string, Set<string>>();
+  /** Stream key → the nodes carrying it, with their entries (one lookup serves the broker). */
+  private readonly streamIndex = new Map<string, Map<string, NodeStream>>();
   private readonly parentsByChild = new Map<string, Map<string, Relation>>();
-  private readonly childrenByParent = new Map<string, Set<string>>();
+  private readonly childrenByParent = new Map<string, Map<string, Relation>>();
 
   // ---- groups and nodes
   setGroup(g: NodeGroup) {
@@ -56,7 +57,7 @@ export class ClusterView {
     this.setNodeStreams(address, []);
     this.streamsByNode.delete(address);
     for (const parent of [...(this.parentsByChild.get(address)?.keys() ?? [])]) this.removeRelation(parent, address);
-    for (const child of [...(this.childrenByParent.get(address) ?? [])]) this.removeRelation(address, child);
+    for (const child of [...(this.childrenByParent.get(address)?.keys() ?? [])]) this.removeRelation(address, child);
   }
 
   // ---- streams
@@ -68,7 +69,7 @@ export class ClusterView {
     for (const s of streams) {
       const k = streamKey(s.scope, s.name);
       next.set(k, s);
-      this.index(k, address);
+      this.index(k, s);
     }
     this.streamsByNode.set(address, next);
   }
@@ -78,7 +79,7 @@ export class ClusterView {
     let m = this.streamsByNode.get(s.address);
     if (!m) this.streamsByNode.set(s.address, (m = new Map()));
     m.set(k, s);
-    this.index(k, s.address);
+    this.index(k, s);
   }
 
   removeStream(address: string, scope: string, name: string): boolean {
@@ -99,21 +100,26 @@ export class ClusterView {
   /** Nodes currently carrying the stream (any role). */
   nodesWithStream(scope: string, name: string): ClusterNode[] {
     const out: ClusterNode[] = [];
-    for (const a of this.streamIndex.get(streamKey(scope, name)) ?? []) {
+    for (const a of this.streamIndex.get(streamKey(scope, name))?.keys() ?? []) {
       const n = this.nodes.get(a);
       if (n) out.push(n);
     }
     return out;
   }
 
+  /** Hot path: address → stream entry of every node carrying the stream, without copying. */
+  carriersOf(scope: string, name: string): ReadonlyMap<string, NodeStream> | undefined {
+    return this.streamIndex.get(streamKey(scope, name));
+  }
+
   *allStreams(): Iterable<NodeStream> {
     for (const m of this.streamsByNode.values()) yield* m.values();
   }
 
-  private index(k: string, address: string) {
-    let s = this.streamIndex.get(k);
-    if (!s) this.streamIndex.set(k, (s = new Set()));
-    s.add(address);
+  private index(k: string, stream: NodeStream) {
+    let m = this.streamIndex.get(k);
+    if (!m) this.streamIndex.set(k, (m = new Map()));
+    m.set(stream.address, stream);
   }
 
   private unindex(k: string, address: string) {
@@ -129,8 +135,8 @@ export class ClusterView {
     if (!p) this.parentsByChild.set(r.child, (p = new Map()));
     p.set(r.parent, r);
     let c = this.childrenByParent.get(r.parent);
-    if (!c) this.childrenByParent.set(r.parent, (c = new Set()));
-    c.add(r.child);
+    if (!c) this.childrenByParent.set(r.parent, (c = new Map()));
+    c.set(r.child, r);
   }
 
   removeRelation(parent: string, child: string) {
@@ -150,9 +156,14 @@ export class ClusterView {
     return [...(this.parentsByChild.get(child)?.values() ?? [])];
   }
 
+  /** Hot path: child address → relation of every link below `parent`, without copying. */
+  childLinks(parent: string): ReadonlyMap<string, Relation> | undefined {
+    return this.childrenByParent.get(parent);
+  }
+
   childrenOf(parent: string): ClusterNode[] {
     const out: ClusterNode[] = [];
-    for (const a of this.childrenByParent.get(parent) ?? []) {
+    for (const a of this.childrenByParent.get(parent)?.keys() ?? []) {
       const n = this.nodes.get(a);
       if (n) out.push(n);
     }

@@ -5,6 +5,10 @@ import { requireAdmin } from './auth.ts';
 export const API_VERSIONS = ['2.0', '3.0', '3.1', '4.0'] as const;
 export const API_PREFIX = '/streammanager/api/:version';
 
+export const isApiVersion = (v: string | undefined) => v === '4.0' || v === '3.1' || v === '3.0' || v === '2.0';
+export const unknownVersion = (v: string | undefined) =>
+  notFound(`Unknown API version ${JSON.stringify(v)}; use one of ${API_VERSIONS.join(', ')}.`);
+
 export interface ApiRoutes {
   /** Plugins mounted under /streammanager/api/:version/admin (token required). Paths start after `/admin`. */
   admin: FastifyPluginAsync[];
@@ -16,11 +20,9 @@ export interface ApiRoutes {
 export async function registerApi(app: FastifyInstance, adminToken: string, routes: ApiRoutes) {
   await app.register(
     async (api) => {
-      api.addHook('onRequest', async (req) => {
+      api.addHook('onRequest', (req, _reply, done) => {
         const v = (req.params as { version?: string }).version;
-        if (!API_VERSIONS.includes(v as (typeof API_VERSIONS)[number])) {
-          throw notFound(`Unknown API version ${JSON.stringify(v)}; use one of ${API_VERSIONS.join(', ')}.`);
-        }
+        done(isApiVersion(v) ? undefined : unknownVersion(v));
       });
       await api.register(
         async (admin) => {

@@ -28,7 +28,7 @@ async function setup(
   const regions = opts.regions ?? ['us-test1'];
   const decisions: string[] = [];
   const broker = createBroker({ view, clock, config, regions, provisions, onDecision: (a, o) => decisions.push(`${a}:${o}`) });
-  const app = await pluginApp(t, { public: [brokerRoutes({ broker, view, clock, config, regions })] });
+  const app = await pluginApp(t, { hot: [brokerRoutes({ broker, view, clock, config, regions })] });
   const get = async (path: string) => {
     const r = await app.inject({ method: 'GET', url: path.startsWith('/streammanager') ? path : BASE + path });
     return { status: r.statusCode, type: String(r.headers['content-type']), body: r.body ? r.json() : undefined };
@@ -377,7 +377,7 @@ test('answers come from the view, not the store: no database call per request', 
   const provisions = createProvisionCache({ store, clock });
   await provisions.load();
   const broker = createBroker({ view: v, clock, config, regions: ['us-test1'], provisions });
-  const app = await pluginApp(t, { public: [brokerRoutes({ broker, view: v, clock, config, regions: ['us-test1'] })] });
+  const app = await pluginApp(t, { hot: [brokerRoutes({ broker, view: v, clock, config, regions: ['us-test1'] })] });
   storeCalls = 0;
   for (const url of ['/event/live/stream1?action=subscribe', '/event/live/x?action=broadcast&transcode=true', '/event/list', '/event/list/stats', '/event/live/stream1/stats']) {
     assert.equal((await app.inject(BASE + url)).statusCode, 200);
@@ -394,7 +394,7 @@ test('hot path: no log line per request at the default level (info), for answers
   const app = await createHttpApp({
     log: createLogger('info', { write: (l: string) => void lines.push(l) }),
     adminToken: 'x',
-    routes: { root: [], admin: [], public: [brokerRoutes({ broker, view: v, clock, config, regions: ['us-test1'] })] },
+    routes: { root: [], admin: [], public: [], hot: [brokerRoutes({ broker, view: v, clock, config, regions: ['us-test1'] })] },
   });
   t.after(() => app.close());
   const urls = ['/event/live/stream1?action=subscribe', '/event/live/nope?action=subscribe', '/event/live/stream1?action=x', '/event/list', '/event/live/stream1/stats'];

@@ -8,12 +8,12 @@ export const TEST_TOKEN = 'test-admin-token';
 /** An app with every HTTP rule of the real one but only the given plugins; closed after the test. */
 export async function pluginApp(
   t: TestContext | undefined,
-  routes: { admin?: FastifyPluginAsync[]; public?: FastifyPluginAsync[]; root?: FastifyPluginAsync[] },
+  routes: { admin?: FastifyPluginAsync[]; public?: FastifyPluginAsync[]; root?: FastifyPluginAsync[]; hot?: FastifyPluginAsync[] },
 ): Promise<FastifyInstance> {
   const app = await createHttpApp({
     log: createLogger('silent'),
     adminToken: TEST_TOKEN,
-    routes: { admin: routes.admin ?? [], public: routes.public ?? [], root: routes.root ?? [] },
+    routes: { admin: routes.admin ?? [], public: routes.public ?? [], root: routes.root ?? [], hot: routes.hot ?? [] },
   });
   await app.ready();
   t?.after(() => app.close());

@@ -1,4 +1,6 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { setCorsHeaders } from '../cors.ts';
+import { isApiVersion, unknownVersion } from '../api-scope.ts';
 import type { ClusterNode, NodeStream } from '../../domain/types.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Config } from '../../config/schema.ts';
@@ -8,6 +10,8 @@ import type { Broker, BrokerRequest } from '../../broker/broker.ts';
 import type { BrokerAction } from '../../broker/select.ts';
 
 export interface BrokerRouteDeps {
+  /** Counts the request (route pattern, method, status): the route has no onResponse hook. */
+  observe?: (route: string, method: string, status: number) => void;
   broker: Broker;
   view: ClusterView;
   clock: Clock;
@@ -201,34 +205,51 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
     };
   }
 
+  function route(req: FastifyRequest): unknown {
+    const params = req.params as { version: string; '*': string };
+    const raw = params['*'];
+    const q = req.query as Query;
+    // Fast path, the broker read `scope…/stream` without empty segments: no array, no join.
+    const cut = raw.lastIndexOf('/');
+    if (cut > 0 && cut < raw.length - 1 && raw.charCodeAt(0) !== 47 && raw.indexOf('//') === -1) {
+      const name = raw.slice(cut + 1);
+      if (name !== 'stats' && name !== 'join') {
+        const scope = raw.slice(0, cut);
+        checkLengths(scope, name);
+        return read(scope, name, q);
+      }
+    }
+    const segments = raw.split('/').filter(Boolean);
+    const n = segments.length;
+    const last = segments[n - 1];
+    if (n === 1 && last === 'list') return list(params.version);
+    if (n === 2 && segments[0] === 'list' && last === 'stats') return listStats(params.version, q);
+    if (n >= 3 && last === 'stats') return streamStats(segments.slice(0, -1));
+    if (n >= 3 && last === 'join') {
+      throw notFound('Conference join is not supported by this stream manager: broadcast and subscribe with /event/{scope}/{stream}?action=…', 'SM_NO_CONFERENCE');
+    }
+    const { scope, name } = scopeAndName(segments);
+    return read(scope, name, q);
+  }
+
+  // A HOT route (see AppRoutes.hot in src/app.ts): mounted with its full path and no hooks, it applies the
+  // API rules itself — version check, CORS headers, request count. A synchronous handler that RETURNS the
+  // payload (Fastify sends it): no promise per request.
   return async (app) => {
-    // A synchronous handler that RETURNS the payload (Fastify sends it): no promise per request. It must
-    // never return `reply` after reply.send(), which Fastify answers with an "already sent" warning.
-    app.get('/event/*', (req: FastifyRequest): unknown => {
-      const params = req.params as { version: string; '*': string };
-      const raw = params['*'];
-      const q = req.query as Query;
-      // Fast path, the broker read `scope…/stream` without empty segments: no array, no join.
-      const cut = raw.lastIndexOf('/');
-      if (cut > 0 && cut < raw.length - 1 && raw.charCodeAt(0) !== 47 && raw.indexOf('//') === -1) {
-        const name = raw.slice(cut + 1);
-        if (name !== 'stats' && name !== 'join') {
-          const scope = raw.slice(0, cut);
-          checkLengths(scope, name);
-          return read(scope, name, q);
-        }
+    app.get(ROUTE, (req: FastifyRequest, reply: FastifyReply): unknown => {
+      setCorsHeaders(reply);
+      const version = (req.params as { version: string }).version;
+      try {
+        if (!isApiVersion(version)) throw unknownVersion(version);
+        const answer = route(req);
+        deps.observe?.(ROUTE, 'GET', 200);
+        return answer;
+      } catch (err) {
+        deps.observe?.(ROUTE, 'GET', (err as { statusCode?: number }).statusCode ?? 500);
+        throw err;
       }
-      const segments = raw.split('/').filter(Boolean);
-      const n = segments.length;
-      const last = segments[n - 1];
-      if (n === 1 && last === 'list') return list(params.version);
-      if (n === 2 && segments[0] === 'list' && last === 'stats') return listStats(params.version, q);
-      if (n >= 3 && last === 'stats') return streamStats(segments.slice(0, -1));
-      if (n >= 3 && last === 'join') {
-        throw notFound('Conference join is not supported by this stream manager: broadcast and subscribe with /event/{scope}/{stream}?action=…', 'SM_NO_CONFERENCE');
-      }
-      const { scope, name } = scopeAndName(segments);
-      return read(scope, name, q);
     });
   };
 }
+
+export const ROUTE = '/streammanager/api/:version/event/*';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../../deps.ts';
-import type { ApiRoutes } from '../api-scope.ts';
+import type { AppRoutes } from '../../app.ts';
 import { cloudwatchRoutes } from './cloudwatch.ts';
 import { catalogRoutes } from './catalog.ts';
 import { provisionRoutes } from './provisions.ts';
@@ -12,7 +12,7 @@ import { brokerRoutes } from './broker.ts';
 import { streamProvisionRoutes } from './stream-provisions.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
-export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAsync[] } {
+export function routePlugins(deps: AppDeps): AppRoutes {
   const admin: FastifyPluginAsync[] = [
     async (app) => {
       app.get('/debug/cloudcontroller', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(deps.cloud.name));
@@ -24,12 +24,19 @@ export function routePlugins(deps: AppDeps): ApiRoutes & { root: FastifyPluginAs
     proxyRoutes({ proxy: deps.proxy, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
   ];
-  const pub: FastifyPluginAsync[] = [
-    brokerRoutes({ broker: deps.broker, view: deps.view, clock: deps.clock, config: deps.config, regions: deps.cloud.regions }),
+  const hot: FastifyPluginAsync[] = [
+    brokerRoutes({
+      broker: deps.broker,
+      view: deps.view,
+      clock: deps.clock,
+      config: deps.config,
+      regions: deps.cloud.regions,
+      observe: (route, method, status) => deps.metrics.observeRequest(route, method, status),
+    }),
   ];
   const root: FastifyPluginAsync[] = [
     cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
   ];
-  return { root, admin, public: pub };
+  return { root, admin, public: [], hot };
 }
