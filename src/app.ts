@@ -54,7 +54,8 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     forceCloseConnections: 'idle',
   });
 
-  installErrorHandling(app);
+  // Unmatched URLs never reach the hooked scope below: count them here.
+  installErrorHandling(app, { onNotFound: metrics ? (method) => metrics.observeRequest(undefined, method, 404) : undefined });
 
   // Strict JSON first, then the lenient reader for bodies with unquoted keys/values (deployment scripts).
   // Any content type is read as text so a body sent without (or with a wrong) content type still parses.

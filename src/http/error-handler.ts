@@ -9,7 +9,7 @@ export function sendError(reply: FastifyReply, status: number, errorMessage: str
 }
 
 /** Maps every error to {errorMessage, timestamp} in one place; 5xx details go to the log only. */
-export function installErrorHandling(app: FastifyInstance) {
+export function installErrorHandling(app: FastifyInstance, opts: { onNotFound?: (method: string) => void } = {}) {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (isAppError(err)) {
       if (err.statusCode >= 500) req.log.warn({ err }, 'request failed');
@@ -42,7 +42,8 @@ export function installErrorHandling(app: FastifyInstance) {
     return sendError(reply, 500, 'An internal error occurred while processing the request.');
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, `No route ${req.method} ${req.url.split('?')[0]}; see the README for the API.`),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    opts.onNotFound?.(req.method);
+    return sendError(reply, 404, `No route ${req.method} ${req.url.split('?')[0]}; see the README for the API.`);
+  });
 }

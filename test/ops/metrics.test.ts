@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fp from 'fastify-plugin';
+import { createLogger } from '../../src/lib/logger.ts';
+import { createHttpApp } from '../../src/app.ts';
 import { ClusterView } from '../../src/cluster/view.ts';
 import { ManualClock } from '../../src/lib/manual-clock.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.ts';
-import { observeRequests, opsRoutes, readinessCheck, type Readiness } from '../../src/http/routes/ops.ts';
+import { opsRoutes, readinessCheck, type Readiness } from '../../src/http/routes/ops.ts';
 import type { ClusterNode, NodeGroup } from '../../src/domain/types.ts';
 import { pluginApp } from '../support/http.ts';
 
@@ -287,13 +288,12 @@ test('readinessCheck pings the store, reports the lease and keeps error messages
 
 test('observeRequests counts by route pattern, and unmatched URLs under one label', async (t) => {
   const m = createMetrics({ view: new ClusterView(), clock: new ManualClock() });
-  const hook = fp(async (app) => {
-    app.addHook('onResponse', observeRequests(m));
-  });
   const things = async (app: import('fastify').FastifyInstance) => {
     app.get('/things/:id', async () => ({ ok: true }));
   };
-  const app = await pluginApp(t, { root: [hook, things] });
+  // The app shell installs observeRequests itself when given the metrics.
+  const app = await createHttpApp({ log: createLogger('silent'), adminToken: 'x', metrics: m, routes: { root: [things], admin: [], public: [] } });
+  t.after(() => app.close());
   await app.inject({ method: 'GET', url: '/things/1' });
   await app.inject({ method: 'GET', url: '/things/2' });
   await app.inject({ method: 'GET', url: '/no/such/path' });
