@@ -12,6 +12,7 @@ import type { ClusterNode } from '../src/domain/types.ts';
 import { createBroker } from '../src/broker/broker.ts';
 import { brokerRoutes } from '../src/http/routes/broker.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
+import { makeNode } from '../test/support/node-fixture.ts';
 
 /**
  * Broker benchmark (design §9): subscribe requests per second and p50/p99 latency of
@@ -65,32 +66,18 @@ interface LoadResult {
 
 function buildView(now: number): ClusterView {
   const view = new ClusterView();
-  const mk = (address: string, group: string, role: ClusterNode['role']): ClusterNode => ({
-    id: 0,
-    identifier: `node-${address}`,
-    group,
-    role,
-    region: 'us-test1',
-    availabilityZone: 'us-test1-a',
-    address,
-    port: 5080,
-    state: 'inservice',
-    launchConfig: 'lc',
-    instanceType: 'bench',
-    // Large enough that the hand-outs of the whole run never fill a node (no reports arrive meanwhile).
-    capacity: 10_000_000,
-    launchTime: now,
-    lastReport: now,
-    lastTrafficTime: now,
-    // Long reporting period: nodes stay "responsive" for the whole run without reports.
-    reportingSpeed: 3_600_000,
-    connections: { publishers: 0, subscribers: 0 },
-    cpu: 0.3,
-    memory: 0.4,
-    drainStartedAt: null,
-    stateReason: null,
-    stateUpdated: now,
-  });
+  const mk = (address: string, group: string, role: ClusterNode['role']): ClusterNode =>
+    makeNode(address, now, {
+      group,
+      role,
+      instanceType: 'bench',
+      // Large enough that the hand-outs of the whole run never fill a node (no reports arrive meanwhile).
+      capacity: 10_000_000,
+      // Long reporting period: nodes stay "responsive" for the whole run without reports.
+      reportingSpeed: 3_600_000,
+      cpu: 0.3,
+      memory: 0.4,
+    });
   for (let g = 0; g < GROUPS; g++) {
     const group = `g${g}`;
     const origin = `10.${g >> 8}.${g & 255}.1`;

@@ -2,7 +2,7 @@ import type { ClusterView } from '../cluster/view.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { ProvisionCache } from './provision-cache.ts';
-import { select, weightsFromConfig, type BrokerAction, type RefusalCode, type SelectionKind } from './select.ts';
+import { select, weightsFromConfig, type RefusalCode, type SelectRequest, type SelectionKind } from './select.ts';
 
 /** One broker answer, exactly the classic shape (E1, E4): `scope` carries a leading slash. */
 export interface BrokerAnswer {
@@ -13,16 +13,8 @@ export interface BrokerAnswer {
 }
 
 /** A validated broker request (the route checks the input). */
-export interface BrokerRequest {
-  action: BrokerAction;
-  /** Without leading/trailing slash (`live`, `live/room1`). */
-  scope: string;
-  name: string;
-  region?: string;
-  strict?: boolean;
-  endpoints?: number;
-  transcode?: boolean;
-}
+/** What a route asks; the broker adds whether a stream provision exists. */
+export type BrokerRequest = Omit<SelectRequest, 'hasProvision'>;
 
 export type BrokerDecision =
   | { ok: true; kind: SelectionKind; answers: BrokerAnswer[] }

@@ -1,3 +1,4 @@
+import { makeNode } from '../support/node-fixture.ts';
 import { ClusterView, type Launching } from '../../src/cluster/view.ts';
 import type { ClusterNode, LaunchConfig, NodeGroup, PolicyTarget, Role, ScalePolicy } from '../../src/domain/types.ts';
 import { buildSnapshot } from '../../src/autoscaler/snapshot.ts';
@@ -59,31 +60,14 @@ let seq = 0;
 /** An inservice node that reported a second ago, 100 capacity, in us-test1-a of group g1. */
 export function node(address: string, over: Partial<ClusterNode> & { load?: number } = {}): ClusterNode {
   const { load, ...rest } = over;
-  return {
+  return makeNode(address, NOW - 1000, {
     id: ++seq,
-    identifier: `node-${address}`,
-    group: 'g1',
-    role: 'edge',
-    region: 'us-test1',
-    availabilityZone: 'us-test1-a',
-    address,
-    port: 5080,
-    state: 'inservice',
-    launchConfig: 'lc',
-    instanceType: 'standard',
-    capacity: 100,
     launchTime: NOW - 600_000,
-    lastReport: NOW - 1000,
-    lastTrafficTime: NOW - 1000,
-    reportingSpeed: 10_000,
-    connections: { publishers: 0, subscribers: load ?? 0 },
-    cpu: null,
-    memory: null,
-    drainStartedAt: rest.state === 'draining' ? NOW - 10_000 : null,
-    stateReason: null,
     stateUpdated: NOW - 600_000,
+    connections: { publishers: 0, subscribers: load ?? 0 },
+    drainStartedAt: rest.state === 'draining' ? NOW - 10_000 : null,
     ...rest,
-  };
+  });
 }
 
 export const origin = (address: string, over: Partial<ClusterNode> & { load?: number } = {}) => node(address, { role: 'origin', ...over });

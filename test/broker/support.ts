@@ -1,4 +1,5 @@
 import { ClusterView } from '../../src/cluster/view.ts';
+import { makeNode } from '../support/node-fixture.ts';
 import type { ClusterNode, LinkState, NodeStream, Role } from '../../src/domain/types.ts';
 
 /** Fixed "now" of the broker tests; every node reported at T0 unless told otherwise. */
@@ -6,31 +7,7 @@ export const T0 = 1_700_000_000_000;
 export const SPEED = 10_000;
 
 export function node(address: string, over: Partial<ClusterNode> = {}): ClusterNode {
-  return {
-    id: 0,
-    identifier: `node-${address}`,
-    group: 'g1',
-    role: 'edge',
-    region: 'us-test1',
-    availabilityZone: 'us-test1-a',
-    address,
-    port: 5080,
-    state: 'inservice',
-    launchConfig: 'lc',
-    instanceType: 'small',
-    capacity: 100,
-    launchTime: T0 - 60_000,
-    lastReport: T0,
-    lastTrafficTime: T0,
-    reportingSpeed: SPEED,
-    connections: { publishers: 0, subscribers: 0 },
-    cpu: null,
-    memory: null,
-    drainStartedAt: null,
-    stateReason: null,
-    stateUpdated: T0 - 60_000,
-    ...over,
-  };
+  return makeNode(address, T0, { reportingSpeed: SPEED, ...over });
 }
 
 /** `load` sets reported connections (subscribers). */

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, configPathFrom, envNameOf, loadConfig, parseProperties } from '../../src/config/load.ts';
 
-const FIXTURE = new URL('../../../shared/fixtures/red5-web.properties', import.meta.url).pathname;
+// A copy of shared/fixtures/red5-web.properties: a classic file as an operator has it.
+const FIXTURE = new URL('../fixtures/red5-web.properties', import.meta.url).pathname;
 
 describe('configuration', () => {
   it('starts from the classic fixture unchanged and ignores keys it does not use', () => {

@@ -5,18 +5,12 @@ import { startHarness } from '../support/harness.ts';
 describe('broker through the whole manager', () => {
   it('publisher to the origin, subscribers to edges; a killed edge stops getting clients at once', async (t) => {
     const h = await startHarness(t);
-    const nodes = await Promise.all([110, 111, 112].map((n) => h.node(n)));
-    await h.provision(nodes);
-    const group = (await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'simulated-cloud-default-v2', scalePolicy: 'simulated-cloud-default-v2' })).json.name;
-    await h.api('POST', `/admin/nodegroup/${group}/node/origin`);
-    await h.rt.ops.launchesSettled(group);
+    const { nodes, group, origin, edges } = await h.cluster(110);
     const heartbeat = async () => {
       for (const n of nodes) if (n.alive) await n.report();
     };
-    await heartbeat();
     await heartbeat(); // links established
-    const origin = nodes.find((n) => n.state.role === 'origin')!;
-    const [e1, e2] = nodes.filter((n) => n !== origin);
+    const [e1, e2] = edges;
 
     // No stream yet: subscribe is a 404 JSON, broadcast picks the origin.
     const notLive = await h.api('GET', '/streammanager/api/4.0/event/live/show?action=subscribe');

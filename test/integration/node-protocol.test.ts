@@ -6,15 +6,7 @@ import type { SimNode } from '../../src/sim/node-sim.ts';
 
 async function cluster(t: Parameters<typeof startHarness>[0], first: number) {
   const h = await startHarness(t);
-  const nodes = await Promise.all([first, first + 1, first + 2].map((n) => h.node(n)));
-  await h.provision(nodes);
-  const group = (await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'simulated-cloud-default-v2', scalePolicy: 'simulated-cloud-default-v2' })).json.name;
-  await h.api('POST', `/admin/nodegroup/${group}/node/origin`);
-  await h.rt.ops.launchesSettled(group);
-  for (const n of nodes) await n.report();
-  const origin = nodes.find((n) => n.state.role === 'origin')!;
-  const edges = nodes.filter((n) => n !== origin);
-  return { h, group, origin, edges };
+  return { h, ...(await h.cluster(first)) };
 }
 
 function post(h: Harness, body: unknown, password = CLUSTER_PASSWORD) {

@@ -7,14 +7,7 @@ import { CONNECT_SUCCESS_FRAME } from '../../src/sim/node-sim.ts';
 
 async function cluster(t: Parameters<typeof startHarness>[0], first: number) {
   const h = await startHarness(t);
-  const nodes = await Promise.all([first, first + 1, first + 2].map((n) => h.node(n)));
-  await h.provision(nodes);
-  const group = (await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'simulated-cloud-default-v2', scalePolicy: 'simulated-cloud-default-v2' })).json.name;
-  await h.api('POST', `/admin/nodegroup/${group}/node/origin`);
-  await h.rt.ops.launchesSettled(group);
-  const origin = nodes.find((n) => h.rt.view.nodes.get(n.host)!.role === 'origin')!;
-  const edges = nodes.filter((n) => n !== origin);
-  return { h, group, origin, edges };
+  return { h, ...(await h.cluster(first, 3, { report: false })) };
 }
 
 /** Opens a proxied socket and resolves with it and its first frame, or rejects with the refusal status. */

@@ -8,35 +8,12 @@ import { createMetrics, type Metrics } from '../../src/metrics/metrics.ts';
 import { opsRoutes, readinessCheck, type Readiness } from '../../src/http/routes/ops.ts';
 import type { ClusterNode, NodeGroup } from '../../src/domain/types.ts';
 import { pluginApp } from '../support/http.ts';
+import { makeNode } from '../support/node-fixture.ts';
 
 const T0 = 1_700_000_000_000;
 
 function node(address: string, over: Partial<ClusterNode>): ClusterNode {
-  return {
-    id: 0,
-    identifier: `node-${address}`,
-    group: 'g1',
-    role: 'edge',
-    region: 'us-test1',
-    availabilityZone: 'us-test1-a',
-    address,
-    port: 5080,
-    state: 'inservice',
-    launchConfig: 'lc',
-    instanceType: 'standard',
-    capacity: 100,
-    launchTime: T0,
-    lastReport: T0,
-    lastTrafficTime: T0,
-    reportingSpeed: 10_000,
-    connections: { publishers: 0, subscribers: 0 },
-    cpu: null,
-    memory: null,
-    drainStartedAt: null,
-    stateReason: null,
-    stateUpdated: T0,
-    ...over,
-  };
+  return makeNode(address, T0, { launchTime: T0, stateUpdated: T0, ...over });
 }
 
 const group = (name: string): NodeGroup => ({

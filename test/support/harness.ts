@@ -46,6 +46,12 @@ export interface Harness {
    * tick due by then, its launches have settled and report writes have landed.
    */
   tick(ms?: number): Promise<void>;
+  /**
+   * The seed set-up: `count` simulator nodes from 127.0.0.<first> in the pool, a group on the sample launch
+   * config and policy, its first origin launched (with the policy's edges), every node reporting once
+   * (unless `report: false`: the nodes are then still pending).
+   */
+  cluster(first: number, count?: number, opts?: { report?: boolean }): Promise<{ group: string; nodes: SimNode[]; origin: SimNode; edges: SimNode[] }>;
   /** Scale events of a group, oldest first. */
   events(group: string): Promise<Array<{ kind: string; role: string | null; node: string | null; reason: string; data: Record<string, unknown> }>>;
 }
@@ -151,6 +157,18 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
         await rt.autoscaler.idle();
         await rt.protocol.flush();
       }
+    },
+    async cluster(first, count = 3, opts = {}) {
+      const nodes = await Promise.all(Array.from({ length: count }, (_, i) => h.node(first + i)));
+      await h.provision(nodes);
+      const created = await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'simulated-cloud-default-v2', scalePolicy: 'simulated-cloud-default-v2' });
+      if (created.status !== 201) throw new Error(`group creation failed: ${created.text}`);
+      const group = created.json.name as string;
+      await h.api('POST', `/admin/nodegroup/${group}/node/origin`);
+      await rt.ops.launchesSettled(group);
+      if (opts.report !== false) for (const n of nodes) if (rt.view.nodes.has(n.host)) await n.report();
+      const origin = nodes.find((n) => rt.view.nodes.get(n.host)?.role === 'origin')!;
+      return { group, nodes, origin, edges: nodes.filter((n) => n !== origin && rt.view.nodes.get(n.host)?.role === 'edge') };
     },
     async events(group) {
       const r = await h.api('GET', `/admin/nodegroup/${group}/events?limit=1000`);
