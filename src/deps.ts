@@ -115,7 +115,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   await provisions.load();
   const broker = createBroker({ view, clock, config, regions: cloud.regions, provisions, onDecision: (a, o) => metrics.brokerDecision(a, o) });
 
-  const actuator = createActuator({ ops, view, events, cloud, clock, log });
+  const actuator = createActuator({ ops, events, cloud, clock, log });
   const autoscaler = createAutoscaler({ view, catalog, cloud, settings: settingsFromConfig(config), actuator, log });
   let loop: AutoscalerLoop | undefined;
   const autoscalerStatus = () => {

@@ -1,6 +1,5 @@
 import type { ClusterNode, Role } from '../domain/types.ts';
 import type { NodeOps } from '../cluster/node-ops.ts';
-import type { ClusterView } from '../cluster/view.ts';
 import type { EventLog } from '../cluster/scale-events.ts';
 import { CloudError, type CloudController } from '../cloud/cloud-controller.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -9,8 +8,6 @@ import type { InFlightSnap, ItemResult, LaunchItem, LaunchOutcome, PlanItem } fr
 
 export interface ActuatorDeps {
   ops: Pick<NodeOps, 'launch' | 'drain' | 'cancelDrain' | 'terminate'>;
-  /** Only `launching` is read: NodeOps registers an instance there synchronously when its launch starts. */
-  view: Pick<ClusterView, 'launching'>;
   events: Pick<EventLog, 'record'>;
   /** Optional pool hint (CloudController.available): launches the pool cannot take are not attempted. */
   cloud?: Pick<CloudController, 'available'>;
@@ -137,21 +134,23 @@ export function createActuator(d: ActuatorDeps): Actuator {
 
   function startOne(item: LaunchItem, avoidZones: Set<string>, batch: Batch, free: Map<string, number> | null) {
     const id = ++seq;
-    const sizeBefore = d.view.launching.size;
-    let promise: Promise<ClusterNode>;
-    try {
-      promise = d.ops.launch(item.group, item.role, { reason: item.reason, region: item.region, avoidZones, data: { rule: item.rule, ...item.data }, kind: item.eventKind });
-    } catch (err) {
-      promise = Promise.reject(err);
-    }
-    // NodeOps registers the instance in view.launching before its first await: the newest entry is ours.
     let identifier: string | null = null;
     let zone: string | null = null;
-    if (d.view.launching.size === sizeBefore + 1) {
-      for (const l of d.view.launching.values()) {
-        identifier = l.identifier;
-        zone = l.zone;
-      }
+    let promise: Promise<ClusterNode>;
+    try {
+      promise = d.ops.launch(item.group, item.role, {
+        reason: item.reason,
+        region: item.region,
+        avoidZones,
+        data: { rule: item.rule, ...item.data },
+        kind: item.eventKind,
+        onStart: (l) => {
+          identifier = l.identifier;
+          zone = l.zone;
+        },
+      });
+    } catch (err) {
+      promise = Promise.reject(err);
     }
     if (zone && free?.has(zone)) free.set(zone, free.get(zone)! - 1);
     const base = { key: item.key, group: item.group, role: item.role as Role, region: item.region };

@@ -5,7 +5,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { badRequest, notFound } from '../lib/errors.ts';
-import type { ClusterView } from './view.ts';
+import type { ClusterView, Launching } from './view.ts';
 import type { EventLog } from './scale-events.ts';
 import { newRelationsFor, releaseChildren, saveRelations } from './links.ts';
 
@@ -38,6 +38,8 @@ export interface LaunchOptions {
   data?: Record<string, unknown>;
   /** Event kind to record (default `launch`). */
   kind?: 'launch' | 'replace';
+  /** Called synchronously, before the cloud is asked, with the instance being launched. */
+  onStart?: (launching: Launching) => void;
 }
 
 export interface TerminateOptions {
@@ -109,7 +111,9 @@ export function createNodeOps(d: NodeOpsDeps) {
     const zone = chooseZone(group, role, opts);
     const identifier = uniqueIdentifier(zone);
     const since = d.clock.now();
-    d.view.launching.set(identifier, { identifier, group: groupName, role, zone, since });
+    const entry = { identifier, group: groupName, role, zone, since };
+    d.view.launching.set(identifier, entry);
+    opts.onStart?.(entry);
     let instance;
     try {
       instance = await d.cloud.launch({ identifier, role, zone, instanceType: target.instanceType, group: groupName });

@@ -22,7 +22,9 @@ function fakeOps(view: ClusterView, clock: ManualClock, o: { delay?: number; fai
     launch(group, role, opts) {
       const zone = ['us-test1-a', 'us-test1-b'].find((z) => !opts.avoidZones?.has(z)) ?? 'none';
       const identifier = `i-${++n}`;
-      view.launching.set(identifier, { identifier, group, role, zone, since: clock.now() });
+      const entry = { identifier, group, role, zone, since: clock.now() };
+      view.launching.set(identifier, entry);
+      opts.onStart?.(entry);
       calls.push(`launch:${role}:${zone}:${opts.kind}`);
       return (async () => {
         await clockDelay(clock, o.delay ?? 0);
@@ -59,7 +61,7 @@ function setup(o: Parameters<typeof fakeOps>[2] & { free?: Record<string, number
   const { ops, calls } = fakeOps(view, clock, o);
   const events: EventInput[] = [];
   const cloud = o.free ? { available: async (z: string) => o.free![z] ?? 0 } : undefined;
-  const actuator = createActuator({ ops, view, events: { record: async (e) => void events.push(e) }, cloud, clock, log: createLogger('silent') });
+  const actuator = createActuator({ ops, events: { record: async (e) => void events.push(e) }, cloud, clock, log: createLogger('silent') });
   return { clock, view, calls, events, actuator };
 }
 

@@ -47,7 +47,7 @@ async function setup(t: TestContext, o: SetupOptions = {}) {
   view.setGroup(g);
   for (const n of o.nodes ?? []) view.setNode(await store.saveNode(n));
   const settings = { ...SETTINGS, ...o.settings };
-  const actuator = createActuator({ ops, view, events, cloud, clock, log });
+  const actuator = createActuator({ ops, events, cloud, clock, log });
   const as = createAutoscaler({ view, catalog, cloud, settings, actuator, log });
   const allEvents = async (): Promise<ScaleEvent[]> => (await store.listScaleEvents('g1', { limit: 1000, offset: 0 })).reverse();
   const kinds = async () => (await allEvents()).map((e) => e.kind);
