@@ -181,3 +181,79 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
     assert.equal((await h.api('GET', '/admin/controller/provision/available')).json.length, 3);
   });
 });
+
+describe('origin failure and live settings', () => {
+  it('a dead origin is replaced and its edges re-link to the new one', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 5, 120);
+    h.start();
+    await c.run(2000);
+    await c.heartbeat(); // links established
+    const [deadOrigin] = c.role('origin');
+    const edges = c.role('edge');
+    assert.deepEqual(h.rt.view.parentsOf(edges[0].host).map((r) => [r.parent, r.state]), [[deadOrigin.host, 'established']]);
+    await deadOrigin.kill();
+    await c.run(40_000);
+    const events = await h.events(c.group);
+    assert.ok(events.some((e) => e.kind === 'dead' && e.node === deadOrigin.host), JSON.stringify(events.map((e) => [e.kind, e.role])));
+    const replacement = events.filter((e) => (e.kind === 'replace' || e.kind === 'launch') && e.role === 'origin').at(-1)!;
+    assert.notEqual(replacement.node, deadOrigin.host);
+    await c.run(2000);
+    await c.heartbeat();
+    const reply = await edges[0].report();
+    const newOrigin = h.rt.view.nodes.get(replacement.node!)!;
+    assert.deepEqual(reply.parents, [`${newOrigin.address}:${newOrigin.port}`]);
+    assert.deepEqual(h.rt.view.parentsOf(edges[0].host).map((r) => [r.parent, r.state]), [[newOrigin.address, 'established']]);
+  });
+
+  it('a threshold change applies on the next tick, without a restart', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 4, 130);
+    assert.equal((await h.api('POST', '/admin/alarm/scaleout/default?type=edge&threshold=80')).status, 200);
+    h.start();
+    const [edge] = c.role('edge');
+    edge.setStreams([{ scope: 'live', name: 's1', publishers: 0, subscribers: 7 }]); // 70 %
+    await c.run(3000);
+    assert.equal(kinds(await h.events(c.group), 'launch').length, 1, '70 % is under 80 %: only the initial edge');
+    assert.equal((await h.api('POST', '/admin/alarm/scaleout/default?type=edge&threshold=60')).status, 200);
+    await h.tick();
+    const launches = kinds(await h.events(c.group), 'launch');
+    assert.equal(launches.length, 2);
+    assert.equal(launches[1].data.threshold, 60);
+  });
+
+  it('exposes every metric family with values from the scenario', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(t, h, 4, 140);
+    h.start();
+    const [edge] = c.role('edge');
+    const [origin] = c.role('origin');
+    await origin.publish('live', 'm1');
+    edge.setStreams([{ scope: 'live', name: 'm1', publishers: 0, subscribers: 9 }]);
+    await c.run(3000);
+    await h.api('GET', '/streammanager/api/4.0/event/live/m1?action=subscribe');
+    const text = await fetch(`${h.url}/metrics`).then((r) => r.text());
+    const families = [
+      'http_requests_total',
+      'broker_decisions_total',
+      'nodes',
+      'nodes_unresponsive',
+      'group_load_percent',
+      'scale_events_total',
+      'autoscaler_tick_duration_seconds',
+      'autoscaler_leader',
+      'autoscaler_last_success_timestamp_seconds',
+      'proxy_sessions',
+      'proxy_bytes_total',
+      'node_report_lag_seconds',
+    ];
+    for (const f of families) assert.match(text, new RegExp(`^# TYPE ${f} `, 'm'), f);
+    assert.match(text, /^autoscaler_leader 1$/m);
+    assert.match(text, new RegExp(`^group_load_percent\\{group="${c.group}",role="edge"\\} 90$`, 'm'));
+    assert.match(text, /^scale_events_total\{kind="launch"\} [1-9]/m);
+    assert.match(text, /^autoscaler_tick_duration_seconds_count [1-9]/m);
+    const ready = await h.api('GET', '/ready');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.json.leader, true);
+  });
+});
