@@ -35,8 +35,8 @@ export async function syncView(view: ClusterView, store: ClusterStore): Promise<
   }
   for (const address of [...view.nodes.keys()]) if (!stored.has(address)) view.removeNode(address);
 
-  for (const r of view.relationsOf('')) view.removeRelation(r.parent, r.child);
-  for (const g of view.groups.keys()) for (const r of view.relationsOf(g)) view.removeRelation(r.parent, r.child);
+  // Links change only through the store (written first), so the store's set replaces ours.
+  for (const r of view.allRelations()) view.removeRelation(r.parent, r.child);
   for (const r of relations) if (view.nodes.has(r.parent) && view.nodes.has(r.child)) view.setRelation(r);
 }
 

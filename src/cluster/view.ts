@@ -171,8 +171,12 @@ export class ClusterView {
   }
 
   relationsOf(group: string): Relation[] {
+    return this.allRelations().filter((r) => r.group === group);
+  }
+
+  allRelations(): Relation[] {
     const out: Relation[] = [];
-    for (const m of this.parentsByChild.values()) for (const r of m.values()) if (r.group === group) out.push(r);
+    for (const m of this.parentsByChild.values()) for (const r of m.values()) out.push(r);
     return out;
   }
 
