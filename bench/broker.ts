@@ -11,6 +11,7 @@ import { ClusterView } from '../src/cluster/view.ts';
 import type { ClusterNode } from '../src/domain/types.ts';
 import { createBroker } from '../src/broker/broker.ts';
 import { brokerRoutes } from '../src/http/routes/broker.ts';
+import { brokerFastPath } from '../src/http/broker-fast-path.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { makeNode } from '../test/support/node-fixture.ts';
 
@@ -223,8 +224,9 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
   const broker = createBroker({ view, clock, config, regions: ['us-test1'], provisions });
   // Default log level (info) into a sink: what an operator runs, without terminal cost.
   const log = createLogger('info', { write() {} });
-  // The real shell, metrics included: what `npm start` serves.
+  // The real shell, metrics and the broker's fast path included: what `npm start` serves.
   const metrics = createMetrics({ view, clock });
+  const brokerDeps = { broker, view, clock, config, regions: ['us-test1'], observe: (r: string, m: string, s: number) => metrics.observeRequest(r, m, s) };
   const app = await createHttpApp({
     log,
     adminToken: 'bench',
@@ -232,7 +234,8 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
     routes: {
       root: [],
       admin: [],
-      hot: [brokerRoutes({ broker, view, clock, config, regions: ['us-test1'], observe: (r, m, s) => metrics.observeRequest(r, m, s) })],
+      hot: [brokerRoutes(brokerDeps)],
+      fast: [brokerFastPath(brokerDeps)],
       public: [
         // The same trivial handler as the bare route, inside the app's shell (hooks, logger, API prefix):
         // tells the shell's share of the gap from the broker's.

@@ -1,5 +1,7 @@
+import http from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { setCorsHeaders } from './http/cors.ts';
+import type { FastPath } from './http/broker-fast-path.ts';
 import type { AppDeps } from './deps.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { registerApi, type ApiRoutes } from './http/api-scope.ts';
@@ -31,6 +33,8 @@ export interface AppRoutes extends ApiRoutes {
    * themselves with `applyApiRules`, because every hook costs throughput on the busiest route.
    */
   hot?: FastifyPluginAsync[];
+  /** Raw handlers tried before Fastify on every request (the broker read); see broker-fast-path.ts. */
+  fast?: FastPath[];
 }
 
 export interface HttpAppOptions {
@@ -39,6 +43,23 @@ export interface HttpAppOptions {
   routes: AppRoutes;
   /** Counts requests by route pattern. */
   metrics?: Pick<Metrics, 'observeRequest'>;
+}
+
+/**
+ * The HTTP server Fastify would create, with the fast paths tried first; the same server settings
+ * Fastify applies to its own (lib/server.js).
+ */
+function withFastPaths(fast: FastPath[]) {
+  return (handler: http.RequestListener, opts: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }) => {
+    const server = http.createServer((req, res) => {
+      for (const f of fast) if (f(req, res)) return;
+      handler(req, res);
+    });
+    server.keepAliveTimeout = opts.keepAliveTimeout ?? 72_000;
+    server.requestTimeout = opts.requestTimeout ?? 0;
+    server.setTimeout(opts.connectionTimeout ?? 0);
+    return server;
+  };
 }
 
 /** The HTTP shell with every cross-cutting rule; tests of one feature mount just their plugin in it. */
@@ -52,6 +73,7 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     childLoggerFactory: log.isLevelEnabled('debug') ? undefined : (logger) => logger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...(routes.fast?.length ? { serverFactory: withFastPaths(routes.fast) } : {}),
   });
 
   // Unmatched URLs never reach the hooked scope below: count them here.

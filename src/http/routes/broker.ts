@@ -23,7 +23,7 @@ export const MAX_NAME_LENGTH = 254;
 export const MAX_SCOPE_LENGTH = 1024;
 export const MAX_ENDPOINTS = 64;
 
-type Query = Record<string, string | string[] | undefined>;
+export type Query = Record<string, string | string[] | undefined>;
 
 /** First value of a query parameter (a repeated parameter counts by its first value). */
 function first(q: Query, key: string): string | undefined {
@@ -78,7 +78,7 @@ function scopeAndName(segments: string[]): { scope: string; name: string } {
   return { scope, name };
 }
 
-function checkLengths(scope: string, name: string) {
+export function checkLengths(scope: string, name: string) {
   if (name.length > MAX_NAME_LENGTH) throw badRequest(`Stream name too long: ${name.length} characters, at most ${MAX_NAME_LENGTH}.`, 'SM_VALIDATION');
   if (scope.length > MAX_SCOPE_LENGTH) throw badRequest(`Scope too long: ${scope.length} characters, at most ${MAX_SCOPE_LENGTH}.`, 'SM_VALIDATION');
 }
@@ -138,19 +138,16 @@ function aggregate(all: Row[]): { row: Row; subscribers: number }[] {
 }
 
 /**
- * Public broker and stream routes (classic-api §3), mounted under `/streammanager/api/:version`:
- * - `GET /event/{scope…}/{stream}?action=broadcast|subscribe[&region][&strict][&endpoints][&transcode]`
- * - `GET /event/list`, `GET /event/list/stats[?aggregate=false]`, `GET /event/{scope…}/{stream}/stats`
- * - `GET /event/{scope…}/{room}/join` → 404 (conferences are not supported)
- * Answers come from the in-memory view only. The broker read is the hot path: hand-written checks, no
- * per-request logging, no allocation beyond the answer.
+ * The broker read (`GET /event/{scope…}/{stream}?action=…`) after the path is split: validates the query,
+ * decides, records the hand-out. Shared by the Fastify route and the raw fast path (broker-fast-path.ts).
+ * Throws AppError for the caller's mistakes and refusals.
  */
-export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
-  const { broker, view, clock, config } = deps;
-  const defaultRegion = config.location.region || undefined;
-  const defaultStrict = config.location.strict;
+export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: string, q: Query) => unknown {
+  const { broker } = deps;
+  const defaultRegion = deps.config.location.region || undefined;
+  const defaultStrict = deps.config.location.strict;
 
-  function read(scope: string, name: string, q: Query): unknown {
+  return function read(scope: string, name: string, q: Query): unknown {
     const action = actionParam(q);
     const queryRegion = first(q, 'region') || undefined;
     const strictParam = boolParam(q, 'strict');
@@ -167,7 +164,20 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
     const d = broker.decide(req);
     if (!d.ok) throw new AppError(d.status, d.message, `SM_BROKER_${d.code.toUpperCase().replace(/-/g, '_')}`);
     return endpoints !== undefined && endpoints > 1 ? d.answers : d.answers[0];
-  }
+  };
+}
+
+/**
+ * Public broker and stream routes (classic-api §3), mounted under `/streammanager/api/:version`:
+ * - `GET /event/{scope…}/{stream}?action=broadcast|subscribe[&region][&strict][&endpoints][&transcode]`
+ * - `GET /event/list`, `GET /event/list/stats[?aggregate=false]`, `GET /event/{scope…}/{stream}/stats`
+ * - `GET /event/{scope…}/{room}/join` → 404 (conferences are not supported)
+ * Answers come from the in-memory view only. The broker read is the hot path: hand-written checks, no
+ * per-request logging, no allocation beyond the answer.
+ */
+export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
+  const { view, clock } = deps;
+  const read = brokerReader(deps);
 
   function list(version: string): unknown {
     const v2 = version === '2.0';

@@ -9,6 +9,7 @@ import { nodeRoutes } from './nodes.ts';
 import { proxyRoutes } from './proxy-clients.ts';
 import { opsRoutes } from './ops.ts';
 import { brokerRoutes } from './broker.ts';
+import { brokerFastPath } from '../broker-fast-path.ts';
 import { streamProvisionRoutes } from './stream-provisions.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
@@ -24,19 +25,18 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     proxyRoutes({ proxy: deps.proxy, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
   ];
-  const hot: FastifyPluginAsync[] = [
-    brokerRoutes({
-      broker: deps.broker,
-      view: deps.view,
-      clock: deps.clock,
-      config: deps.config,
-      regions: deps.cloud.regions,
-      observe: (route, method, status) => deps.metrics.observeRequest(route, method, status),
-    }),
-  ];
+  const broker = {
+    broker: deps.broker,
+    view: deps.view,
+    clock: deps.clock,
+    config: deps.config,
+    regions: deps.cloud.regions,
+    observe: (route: string, method: string, status: number) => deps.metrics.observeRequest(route, method, status),
+  };
+  const hot: FastifyPluginAsync[] = [brokerRoutes(broker)];
   const root: FastifyPluginAsync[] = [
     cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
   ];
-  return { root, admin, public: [], hot };
+  return { root, admin, public: [], hot, fast: [brokerFastPath(broker)] };
 }
