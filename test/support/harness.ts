@@ -23,6 +23,8 @@ export interface HarnessOptions {
   /** Reuse a data dir / database (restart tests). */
   dataDir?: string;
   mysql?: { host: string; port: number; user: string; password: string; database: string };
+  /** Logger of the manager (default: silent). */
+  log?: import('../../src/lib/logger.ts').Logger;
 }
 
 export interface Harness {
@@ -83,7 +85,7 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
       ...o.config,
     },
   });
-  const rt = await createDeps(config, { clock, log: createLogger('silent'), print: () => undefined });
+  const rt = await createDeps(config, { clock, log: o.log ?? createLogger('silent'), print: () => undefined });
   const app = await buildApp(rt);
   await rt.attach?.(app.server);
   await app.listen({ host: '127.0.0.1', port: 0 });
