@@ -277,8 +277,7 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
   const role: Role = req.transcode && req.hasProvision ? 'transcoder' : 'origin';
   const p = new Picker(view, now, weights, req.region, !!(req.region !== undefined && req.strict), count);
   let seen = 0;
-  for (const n of view.nodes.values()) {
-    if (n.role !== role) continue;
+  for (const n of view.nodesOfRole(role)) {
     seen++;
     p.offer(n, 0);
   }

@@ -25,6 +25,8 @@ export class ClusterView {
   /** Clients handed out by the broker since the node's last report (burst compensation, design §7). */
   readonly handedOut = new Map<string, number>();
   private readonly streamsByNode = new Map<string, Map<string, NodeStream>>();
+  /** Role → addresses (broadcast looks at origins only, not at every edge). */
+  private readonly roleIndex = new Map<Role, Set<string>>();
   /** Stream key → the nodes carrying it, with their entries (one lookup serves the broker). */
   private readonly streamIndex = new Map<string, Map<string, NodeStream>>();
   private readonly parentsByChild = new Map<string, Map<string, Relation>>();
@@ -48,10 +50,24 @@ export class ClusterView {
   }
 
   setNode(n: ClusterNode) {
+    const prev = this.nodes.get(n.address);
+    if (prev && prev.role !== n.role) this.roleIndex.get(prev.role)?.delete(n.address);
     this.nodes.set(n.address, n);
+    let set = this.roleIndex.get(n.role);
+    if (!set) this.roleIndex.set(n.role, (set = new Set()));
+    set.add(n.address);
+  }
+
+  *nodesOfRole(role: Role): Iterable<ClusterNode> {
+    for (const a of this.roleIndex.get(role) ?? []) {
+      const n = this.nodes.get(a);
+      if (n) yield n;
+    }
   }
 
   removeNode(address: string) {
+    const n = this.nodes.get(address);
+    if (n) this.roleIndex.get(n.role)?.delete(address);
     this.nodes.delete(address);
     this.handedOut.delete(address);
     this.setNodeStreams(address, []);
