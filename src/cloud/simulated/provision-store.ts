@@ -79,23 +79,7 @@ CREATE TABLE IF NOT EXISTS provisions (
 CREATE INDEX IF NOT EXISTS provisions_pool ON provisions (location, instanceType, state);
 `;
 
-interface Row {
-  nodeId: string;
-  location: string;
-  host: string;
-  port: number | null;
-  instanceType: string;
-  state: ProvisionState;
-  identifier: string | null;
-  group: string | null;
-  role: string | null;
-  launchTime: number | null;
-  meta: string;
-  created: number;
-  updated: number;
-}
 
-const toProvision = (r: Row): Provision => ({ ...r });
 
 export class ProvisionStore {
   readonly file: string;
@@ -114,22 +98,22 @@ export class ProvisionStore {
 
   list(filter: ProvisionFilter = 'all'): Provision[] {
     const where = filter === 'available' ? `WHERE state = 'AVAILABLE'` : filter === 'unavailable' ? `WHERE state <> 'AVAILABLE'` : '';
-    return (this.db.prepare(`SELECT * FROM provisions ${where} ORDER BY created, rowid`).all() as Row[]).map(toProvision);
+    return (this.db.prepare(`SELECT * FROM provisions ${where} ORDER BY created, rowid`).all() as Provision[]);
   }
 
   get(host: string): Provision | null {
-    const r = this.db.prepare('SELECT * FROM provisions WHERE host = ?').get(host) as Row | undefined;
-    return r ? toProvision(r) : null;
+    const r = this.db.prepare('SELECT * FROM provisions WHERE host = ?').get(host) as Provision | undefined;
+    return r ?? null;
   }
 
   /** The ASSIGNED provision running this instance identifier. */
   byIdentifier(identifier: string): Provision | null {
-    const r = this.db.prepare(`SELECT * FROM provisions WHERE identifier = ? AND state = 'ASSIGNED'`).get(identifier) as Row | undefined;
-    return r ? toProvision(r) : null;
+    const r = this.db.prepare(`SELECT * FROM provisions WHERE identifier = ? AND state = 'ASSIGNED'`).get(identifier) as Provision | undefined;
+    return r ?? null;
   }
 
   assigned(): Provision[] {
-    return (this.db.prepare(`SELECT * FROM provisions WHERE state = 'ASSIGNED' ORDER BY launchTime, rowid`).all() as Row[]).map(toProvision);
+    return (this.db.prepare(`SELECT * FROM provisions WHERE state = 'ASSIGNED' ORDER BY launchTime, rowid`).all() as Provision[]);
   }
 
   countAvailable(zone: string, instanceType: string): number {
@@ -172,8 +156,8 @@ export class ProvisionStore {
                              ORDER BY updated, rowid LIMIT 1)
            RETURNING *`,
         )
-        .get({ ...a, zone, instanceType, now }) as Row | undefined;
-      return r ? toProvision(r) : null;
+        .get({ ...a, zone, instanceType, now }) as Provision | undefined;
+      return r ?? null;
     });
     return run.immediate();
   }
@@ -191,8 +175,8 @@ export class ProvisionStore {
             WHERE identifier = @identifier AND state = 'ASSIGNED'
            RETURNING *`,
         )
-        .get({ identifier, to, now }) as Row | undefined;
-      return r ? toProvision(r) : null;
+        .get({ identifier, to, now }) as Provision | undefined;
+      return r ?? null;
     });
     return run.immediate();
   }
