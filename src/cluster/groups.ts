@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ClusterNode, NodeGroup, Role } from '../domain/types.ts';
+import type { ClusterNode, LaunchConfig, NodeGroup, PolicyTarget, Role, ScalePolicy } from '../domain/types.ts';
 import { ROLES } from '../domain/types.ts';
 import type { ClusterStore } from '../store/cluster-store.ts';
 import type { CloudController } from '../cloud/cloud-controller.ts';
@@ -8,8 +8,9 @@ import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import { badRequest, conflict, notFound } from '../lib/errors.ts';
 import { parse } from '../http/validate.ts';
-import { lenientInt, nameSchema } from '../domain/launch-config.ts';
-import { DEFAULT_REGION, policyTargets } from '../domain/scale-policy.ts';
+import { capacityFor, lenientInt, nameSchema } from '../domain/launch-config.ts';
+import { DEFAULT_REGION, POLICY_DEFAULTS, parseScalePolicy, policyTargets } from '../domain/scale-policy.ts';
+import { sizeGroupRegion, sizingInfoSchema, type GroupSize, type SizingInfo } from '../domain/group-sizing.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { ClusterView } from './view.ts';
 import type { NodeOps } from './node-ops.ts';
@@ -24,17 +25,104 @@ const createGroupSchema = z
   })
   .strip();
 
+const smartRegionSchema = z.object(
+  {
+    name: z.string({ required_error: 'is required', invalid_type_error: 'must be a string' }).min(1, 'must not be empty').max(254, 'must be at most 254 characters'),
+    info: sizingInfoSchema,
+  },
+  { invalid_type_error: 'must be an object {name, info}' },
+);
+
+const smartRegionList = z
+  .array(smartRegionSchema, { required_error: 'is required: [{"name": ..., "info": {...}}]', invalid_type_error: 'must be an array' })
+  .min(1, 'list at least one region')
+  .superRefine((regions, ctx) => {
+    const seen = new Set<string>();
+    regions.forEach((r, i) => {
+      if (typeof r?.name !== 'string') return;
+      if (seen.has(r.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'name'], message: `region ${r.name} is listed twice` });
+      seen.add(r.name);
+    });
+  });
+
+/** G2: `region[].info` instead of `regions[]`; the policy named here is written by the manager. */
+const smartCreateSchema = z
+  .object({
+    region: smartRegionList,
+    launchConfig: nameSchema,
+    scalePolicy: nameSchema,
+    name: nameSchema.optional(),
+    baseCapacity: lenientInt({ min: 0, default: 0 }),
+  })
+  .strip();
+
+/** G5 */
+const resizeSchema = z.object({ region: smartRegionList }, { invalid_type_error: 'must be a JSON object {"region": [...]}' }).strip();
+
+/** Policy type of a 0.0.3 (region-focused) document, as the classic product writes it. */
+const REGIONAL_POLICY_TYPE = 'com.red5pro.services.autoscaling.model.ScalePolicyMaster';
+
+/** Field paths as an operator writes them: `region[0].info.maxSubscribers`. */
+function fieldPath(path: (string | number)[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function parseBody<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => (i.path.length ? `${fieldPath(i.path)}: ${i.message}` : i.message)).join('; ');
+    throw badRequest(`Invalid body: ${msg}`, 'SM_VALIDATION');
+  }
+  return r.data;
+}
+
+/** Origin and edge capacities of a launch config, or a 400 saying what a smart group needs. */
+function smartCapacities(lc: LaunchConfig, field: string) {
+  const originCapacity = capacityFor(lc, 'origin');
+  const edgeCapacity = capacityFor(lc, 'edge');
+  const missing = [originCapacity === null ? 'origin' : null, edgeCapacity === null ? 'edge' : null].filter(Boolean);
+  if (missing.length) {
+    throw badRequest(`${field}: launch configuration ${lc.name} has no ${missing.join(' or ')} target; smart groups (region[].info) are origin+edge groups and need both.`);
+  }
+  return { originCapacity: originCapacity!, edgeCapacity: edgeCapacity! };
+}
+
+/** One origin and one edge target of a derived policy; other fields come from `base` or the defaults. */
+function sizedTarget(role: 'origin' | 'edge', limits: { minLimit: number; maxLimit: number }, base?: Partial<PolicyTarget>): Partial<PolicyTarget> {
+  return {
+    role,
+    minLimit: limits.minLimit,
+    maxLimit: limits.maxLimit,
+    scaleAdjustment: base?.scaleAdjustment ?? POLICY_DEFAULTS.scaleAdjustment,
+    coolDownPeriod: base?.coolDownPeriod ?? POLICY_DEFAULTS.coolDownPeriod,
+    estimatedWarmUpTime: base?.estimatedWarmUpTime ?? POLICY_DEFAULTS.estimatedWarmUpTime,
+    scaleInWaitTime: base?.scaleInWaitTime ?? POLICY_DEFAULTS.scaleInWaitTime,
+    scaleOutWaitTime: base?.scaleOutWaitTime ?? POLICY_DEFAULTS.scaleOutWaitTime,
+  };
+}
+
+function sizedBlock(size: GroupSize): Partial<PolicyTarget>[] {
+  return [sizedTarget('origin', size.origin), sizedTarget('edge', size.edge)];
+}
+
+/** `block` with the origin and edge limits replaced (every other field and role kept; a missing role added). */
+function resizeBlock(block: Partial<PolicyTarget>[], size: GroupSize): Partial<PolicyTarget>[] {
+  const out = block.map((t) => (t.role === 'origin' || t.role === 'edge' ? sizedTarget(t.role, size[t.role], t) : { ...t }));
+  for (const role of ['origin', 'edge'] as const) if (!out.some((t) => t.role === role)) out.push(sizedTarget(role, size[role]));
+  return out;
+}
+
 export interface GroupServiceDeps {
   clock: Clock;
   log: Logger;
   store: ClusterStore;
   cloud: Pick<CloudController, 'regions'>;
   view: ClusterView;
-  catalog: Pick<Catalog, 'launchConfig' | 'scalePolicy'>;
+  catalog: Pick<Catalog, 'launchConfig' | 'scalePolicy' | 'threshold' | 'createScalePolicy' | 'updateScalePolicy' | 'deleteScalePolicy'>;
   ops: Pick<NodeOps, 'launch' | 'launchesSettled' | 'terminate'>;
 }
 
-/** Classic node-group workflow (G1, G3, G4, G6, G10). */
+/** Classic node-group workflow (G1–G6, G10). */
 export function createGroupService(d: GroupServiceDeps) {
   const log = d.log.child({ component: 'groups' });
 
@@ -58,20 +146,28 @@ export function createGroupService(d: GroupServiceDeps) {
     return n;
   }
 
+  /** Rounds of termination before giving up (a launch can land between two rounds; a store can fail). */
+  const DELETE_ROUNDS = 5;
+
   async function drainAndDelete(g: NodeGroup) {
-    await d.ops.launchesSettled(g.name);
-    for (const n of d.view.nodesOf(g.name)) {
-      await d.ops
-        .terminate(n.address, { reason: `group ${g.name} deleted`, cloudReason: 'group-deleted' })
-        .catch((err) => log.error({ err, address: n.address }, 'could not terminate node of deleted group'));
+    const left = () =>
+      d.view.nodesOf(g.name).some((n) => n.state !== 'terminated') || [...d.view.launching.values()].some((l) => l.group === g.name);
+    for (let round = 0; round < DELETE_ROUNDS; round++) {
+      await d.ops.launchesSettled(g.name);
+      for (const n of d.view.nodesOf(g.name)) {
+        await d.ops
+          .terminate(n.address, { reason: `group ${g.name} deleted`, cloudReason: 'group-deleted' })
+          .catch((err) => log.error({ err, address: n.address }, 'could not terminate node of deleted group'));
+      }
+      if (!left()) {
+        await d.store.deleteGroup(g.name);
+        d.view.removeGroup(g.name);
+        log.info({ group: g.name }, 'node group deleted');
+        return;
+      }
     }
-    // A launch may have landed between the two steps: go round until nothing is left.
-    if (d.view.nodesOf(g.name).some((n) => n.state !== 'terminated') || [...d.view.launching.values()].some((l) => l.group === g.name)) {
-      return drainAndDelete(g);
-    }
-    await d.store.deleteGroup(g.name);
-    d.view.removeGroup(g.name);
-    log.info({ group: g.name }, 'node group deleted');
+    // The group stays `deleting`; DELETE again retries.
+    log.error({ group: g.name, nodes: d.view.nodesOf(g.name).length }, 'group deletion incomplete; retry DELETE');
   }
 
   return {
