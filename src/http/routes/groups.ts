@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ROLES, type ClusterNode, type Role } from '../../domain/types.ts';
 import type { ClusterView } from '../../cluster/view.ts';
-import type { GroupService } from '../../cluster/groups.ts';
+import { isSmartGroupBody, type GroupService } from '../../cluster/groups.ts';
 import type { ClusterStore } from '../../store/cluster-store.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { capacityFor } from '../../domain/launch-config.ts';
@@ -16,14 +16,22 @@ const eventsQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-/** Node groups: G1, G3, G4, G6–G13 and the scale event log (our extension). Admin plugin. */
+/** Node groups: G1–G13 and the scale event log (our extension). Admin plugin. */
 export function groupRoutes(deps: { groups: GroupService; view: ClusterView; store: ClusterStore; catalog: Pick<Catalog, 'launchConfig'> }): FastifyPluginAsync {
   const { groups, view } = deps;
   const groupOf = (params: unknown) => groups.get(parse(groupParams, params, 'params').group);
   const listed = (nodes: ClusterNode[]) => nodes.sort((a, b) => a.launchTime - b.launchTime || a.id - b.id).map((n) => nodeJson(n));
 
   return async (app) => {
-    app.post('/nodegroup', async (req, reply) => reply.code(201).send(groupJson(await groups.create(req.body))));
+    app.post('/nodegroup', async (req, reply) => {
+      // G2 smart create with autoinit: the first origin is on its way; the classic answer says `initializing`.
+      const autoinit = String((req.query as Record<string, unknown>).autoinit).toLowerCase() === 'true';
+      const smart = isSmartGroupBody(req.body);
+      const g = await groups.create(req.body, { autoinit });
+      return reply.code(201).send(autoinit && smart ? { ...groupJson(g), state: 'initializing' } : groupJson(g));
+    });
+    // G5 resize: origin/edge limits of existing regions from publisher/subscriber ranges.
+    app.put('/nodegroup/:group', async (req) => groupJson(await groups.resize(groupOf(req.params).name, req.body)));
     app.get('/nodegroup', async () => groups.list().map(groupJson));
     app.get('/nodegroup/:group', async (req) => groupJson(groupOf(req.params)));
     app.delete('/nodegroup/:group', async (req) => groupJson(await groups.remove(groupOf(req.params).name)));
