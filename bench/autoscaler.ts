@@ -2,8 +2,8 @@ import { ClusterView } from '../src/cluster/view.ts';
 import type { ClusterNode, LaunchConfig, NodeGroup, Role, ScalePolicy } from '../src/domain/types.ts';
 import { createMemory } from '../src/autoscaler/memory.ts';
 import { planTick } from '../src/autoscaler/run-once.ts';
-import { buildSnapshot } from '../src/autoscaler/snapshot.ts';
-import type { AutoscalerSettings } from '../src/autoscaler/types.ts';
+import { buildSnapshot, settingsFromConfig } from '../src/autoscaler/snapshot.ts';
+import { loadConfig } from '../src/config/load.ts';
 
 /**
  * One planning tick (snapshot + memory observation + health, scale-in and scale-out planners) over
@@ -17,15 +17,8 @@ const TICK_MS = 1000;
 const RUNS = 15;
 const NOW = 1_700_000_000_000;
 
-const settings: AutoscalerSettings = {
-  newNodePingTimeThreshold: 150_000,
-  nodeStateToleranceTime: 30_000,
-  deleteDeadGroupNodesOnCleanUp: true,
-  replaceDeadClusters: true,
-  blackListCleanUpTime: 600_000,
-  drainTimeout: 600_000,
-  tickInterval: TICK_MS,
-};
+// The defaults an operator gets (config/schema.ts), with the 1 s tick the bench reports against.
+const settings = settingsFromConfig(loadConfig({ overrides: { 'autoscaler.tickInterval': TICK_MS } }));
 
 const policy: ScalePolicy = {
   name: 'sp',

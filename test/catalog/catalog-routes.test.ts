@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import { terraformPolicy } from '../fixtures/terraform-bodies.ts';
 import { pluginApp, adminUrl } from '../support/http.ts';
 import { catalogRoutes } from '../../src/http/routes/catalog.ts';
 import { createCatalog, type Catalog } from '../../src/catalog/catalog.ts';
@@ -36,28 +37,6 @@ const terraformLaunchConfig = {
   },
 };
 
-/** What terraform posts for the policy: 0.0.3, floats for minLimit and scaleAdjustment. */
-const terraformPolicy = {
-  policy: {
-    name: 'terra-sp',
-    description: 'Scale policy created by terraform',
-    type: 'com.red5pro.services.autoscaling.model.ScalePolicyMaster',
-    version: '0.0.3',
-    targets: {
-      region: [
-        {
-          name: 'default',
-          target: [
-            { role: 'edge', maxLimit: 10, scaleAdjustment: 1.0, minLimit: 1.0 },
-            { role: 'origin', maxLimit: 1, scaleAdjustment: 1.0, minLimit: 1.0 },
-            { role: 'relay', maxLimit: 0, scaleAdjustment: 1.0, minLimit: 0.0 },
-            { role: 'transcoder', maxLimit: 0, scaleAdjustment: 1.0, minLimit: 0.0 },
-          ],
-        },
-      ],
-    },
-  },
-};
 
 const lc = (name: string, capacity: unknown = '500') => ({
   launchconfig: { name, image: 'managed', version: '0.0.2', targets: { target: [{ role: 'origin', instanceType: 'standard', connectionCapacity: capacity }] } },

@@ -1,3 +1,4 @@
+import { terraformPolicy } from '../fixtures/terraform-bodies.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -67,28 +68,7 @@ test('alias: the seed spelling esitmatedWarmUpTime is read as estimatedWarmUpTim
 });
 
 test('0.0.3 regions: the exact terraform body (floats for minLimit and scaleAdjustment)', () => {
-  const body = {
-    policy: {
-      name: 'terra-sp',
-      description: 'terraform policy',
-      type: 'com.red5pro.services.autoscaling.model.ScalePolicyMaster',
-      version: '0.0.3',
-      targets: {
-        region: [
-          {
-            name: 'default',
-            target: [
-              { role: 'edge', maxLimit: 10, scaleAdjustment: 1.0, minLimit: 1.0 },
-              { role: 'origin', maxLimit: 1, scaleAdjustment: 1.0, minLimit: 1.0 },
-              { role: 'relay', maxLimit: 0, scaleAdjustment: 1.0, minLimit: 0.0 },
-              { role: 'transcoder', maxLimit: 0, scaleAdjustment: 1.0, minLimit: 0.0 },
-            ],
-          },
-        ],
-      },
-    },
-  };
-  const p = parseScalePolicy(body);
+  const p = parseScalePolicy(terraformPolicy);
   assert.equal(p.name, 'terra-sp');
   assert.equal(p.version, '0.0.3');
   assert.equal(p.type, 'com.red5pro.services.autoscaling.model.ScalePolicyMaster');

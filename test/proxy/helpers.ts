@@ -162,7 +162,7 @@ export async function until(cond: () => boolean, what: string, ms = 3000): Promi
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r)); // let socket I/O run; no timer
   }
 }
 
