@@ -161,7 +161,13 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     metrics,
     ready,
     lease,
-    autoscaler: { status: () => loop?.status(), idle: () => actuator.idle() },
+    autoscaler: {
+      status: () => loop?.status(),
+      async idle() {
+        await loop?.idle();
+        await actuator.idle();
+      },
+    },
     attach(server) {
       if (config.proxy.enabled) proxy.attach(server);
     },

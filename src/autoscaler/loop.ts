@@ -35,6 +35,8 @@ export interface AutoscalerLoop {
   /** Stops scheduling, waits for a running tick, then gives the lease back so another instance takes over at once. */
   stop(): Promise<void>;
   status(): AutoscalerStatus;
+  /** Resolves when no tick is running (one that started is awaited, lease check included). */
+  idle(): Promise<void>;
 }
 
 /**
@@ -128,5 +130,8 @@ export function startAutoscaler(o: AutoscalerLoopOptions): AutoscalerLoop {
       }
     },
     status: () => ({ ...st }),
+    async idle() {
+      while (current) await current;
+    },
   };
 }

@@ -159,6 +159,9 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
         await rt.autoscaler.idle();
         await rt.protocol.flush();
       }
+      // tick(0) moves no time but still waits for a tick another harness's clock.advance() started.
+      await rt.autoscaler.idle();
+      await rt.protocol.flush();
     },
     async cluster(first, count = 3, opts = {}) {
       const nodes = await Promise.all(Array.from({ length: count }, (_, i) => h.node(first + i)));
