@@ -19,7 +19,7 @@ export function settingsFromConfig(config: Pick<Config, 'instancecontroller' | '
 }
 
 export interface SnapshotSources {
-  view: Pick<ClusterView, 'groups' | 'nodes' | 'launching' | 'handedOut' | 'load' | 'streamsOf'>;
+  view: Pick<ClusterView, 'groups' | 'nodes' | 'launching' | 'handedOutTo' | 'load' | 'streamsOf'>;
   catalog: {
     scalePolicy(name: string): ScalePolicy | null | undefined;
     launchConfig(name: string): LaunchConfig | null | undefined;
@@ -54,7 +54,7 @@ function toNodeSnap(n: ClusterNode, view: SnapshotSources['view']): NodeSnap {
     state: n.state,
     capacity: n.capacity,
     load: view.load(n),
-    handedOut: view.handedOut.get(n.address) ?? 0,
+    handedOut: view.handedOutTo(n.address),
     publishers,
     launchTime: n.launchTime,
     lastReport: n.lastReport,

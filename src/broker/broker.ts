@@ -63,11 +63,11 @@ export function createBroker(deps: BrokerDeps): Broker {
         return sel;
       }
       const scope = '/' + req.scope;
-      const answers: BrokerAnswer[] = new Array(sel.nodes.length);
-      for (let i = 0; i < sel.nodes.length; i++) {
-        const n = sel.nodes[i];
-        view.noteHandedOut(n.address);
-        answers[i] = { serverAddress: n.address, scope, name: req.name, region: n.region };
+      const answers: BrokerAnswer[] = new Array(sel.slots.length);
+      for (let i = 0; i < sel.slots.length; i++) {
+        const slot = sel.slots[i];
+        slot.handedOut++;
+        answers[i] = { serverAddress: slot.address, scope, name: req.name, region: slot.node.region };
       }
       onDecision?.(req.action, sel.kind);
       return { ok: true, kind: sel.kind, answers };

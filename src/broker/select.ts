@@ -1,6 +1,6 @@
 import type { ClusterNode, LinkState, Role } from '../domain/types.ts';
 import type { Config } from '../config/schema.ts';
-import { acceptsClients, isResponsive, type ClusterView } from '../cluster/view.ts';
+import type { ClusterView, NodeSlot } from '../cluster/view.ts';
 
 /**
  * Broker selection (design §7): which node a publisher or a subscriber is sent to.
@@ -13,7 +13,7 @@ import { acceptsClients, isResponsive, type ClusterView } from '../cluster/view.
  *      `strict` the others are not candidates at all);
  *   2. link tier (subscribe only): edges whose path to the stream's origin is `established` before
  *      edges whose link is still `prospective`/`connecting`;
- *   3. load ratio = view.load(n) / n.capacity, where view.load counts the connections of the last
+ *   3. load ratio = load / capacity, where the load counts the connections of the node's last
  *      report plus the clients handed out since then (burst compensation). This key is what the
  *      classic `connections` and `subscribers` metric weights measure;
  *   4. pressure, from the `instanceevaluator.*.metricweight` settings:
@@ -25,7 +25,7 @@ import { acceptsClients, isResponsive, type ClusterView } from '../cluster/view.
  * The `streams`, `subscribers` and `restreamer` weights have no separate term: per-node stream counts and
  * restreamer load are not part of node reports, and subscriber counts are in the load ratio.
  *
- * A node is full when view.load(n) >= n.capacity; a full node is never chosen, except the origin a live
+ * A node is full when its load >= its capacity; a full node is never chosen, except the origin a live
  * stream already has (a stream never gets two origins, so a second broadcast goes back to it).
  */
 
@@ -75,12 +75,15 @@ export type RefusalCode = 'not-live' | 'no-node' | 'full' | 'region' | 'endpoint
 /** How a successful answer was reached (metrics label). */
 export type SelectionKind = 'sticky' | 'origin' | 'transcoder' | 'edge' | 'origin-fallback';
 
+/** A slot whose address has a node (what the selection offers and returns). */
+export type LiveSlot = NodeSlot & { node: ClusterNode };
+
 export type Selection =
-  | { ok: true; kind: SelectionKind; nodes: ClusterNode[] }
+  | { ok: true; kind: SelectionKind; slots: LiveSlot[] }
   | { ok: false; status: 404 | 503; code: RefusalCode; message: string };
 
 interface Candidate {
-  node: ClusterNode;
+  slot: LiveSlot;
   regionRank: number;
   tier: number;
   ratio: number;
@@ -106,8 +109,6 @@ export function pressureOf(n: ClusterNode, w: EvaluatorWeights): number {
   return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
 }
 
-/** A source still serving its stream: in service or draining (drain keeps existing streams) and reporting. */
-const serving = (n: ClusterNode, now: number) => (n.state === 'inservice' || n.state === 'draining') && isResponsive(n, now);
 
 /**
  * Collects the nodes offered for one request and keeps the best ones. Hot path: for a single answer it
@@ -115,7 +116,7 @@ const serving = (n: ClusterNode, now: number) => (n.state === 'inservice' || n.s
  */
 class Picker {
   /** Best candidate so far when a single answer is wanted (scalars: no allocation per offered node). */
-  bestNode: ClusterNode | null = null;
+  best: LiveSlot | null = null;
   private bestRegionRank = 0;
   private bestTier = 0;
   private bestRatio = 0;
@@ -130,7 +131,6 @@ class Picker {
   outOfRegion = 0;
 
   constructor(
-    private readonly view: ClusterView,
     private readonly now: number,
     private readonly weights: EvaluatorWeights,
     private readonly region: string | undefined,
@@ -141,44 +141,46 @@ class Picker {
   }
 
   get size(): number {
-    return this.list ? this.list.length : this.bestNode ? 1 : 0;
+    return this.list ? this.list.length : this.best ? 1 : 0;
   }
 
   /** Offers a node; it becomes a candidate if it accepts clients and is not full (unless `ignoreLoad`). */
-  offer(n: ClusterNode, tier: number, ignoreLoad = false): void {
-    if (!acceptsClients(n, this.now)) {
+  offer(slot: LiveSlot, tier: number, ignoreLoad = false): void {
+    // The slot's copies of the node's fields (view.ts NodeSlot): the node object is read on ties only.
+    if (this.now > slot.acceptsUntil) {
       this.notAccepting++;
       return;
     }
-    const load = this.view.load(n);
-    if (!ignoreLoad && (n.capacity <= 0 || load >= n.capacity)) {
+    const load = slot.used + slot.handedOut;
+    const capacity = slot.capacity;
+    if (!ignoreLoad && (capacity <= 0 || load >= capacity)) {
       this.full++;
       return;
     }
-    const regionRank = this.region === undefined || n.region === this.region ? 0 : 1;
+    const regionRank = this.region === undefined || slot.region === this.region ? 0 : 1;
     if (regionRank && this.strictRegion) {
       this.outOfRegion++;
       return;
     }
-    const ratio = n.capacity > 0 ? load / n.capacity : Infinity;
+    const ratio = capacity > 0 ? load / capacity : Infinity;
     if (this.list) {
-      this.list.push({ node: n, regionRank, tier, ratio, pressure: NaN });
+      this.list.push({ slot, regionRank, tier, ratio, pressure: NaN });
       return;
     }
-    const b = this.bestNode;
+    const b = this.best;
     if (b) {
       // Same keys, same order as compare().
       let d = regionRank - this.bestRegionRank || tier - this.bestTier || ratio - this.bestRatio;
       let pressure = NaN;
       if (d === 0) {
-        if (Number.isNaN(this.bestPressure)) this.bestPressure = pressureOf(b, this.weights);
-        pressure = pressureOf(n, this.weights);
-        d = pressure - this.bestPressure || (n.address < b.address ? -1 : n.address > b.address ? 1 : 0);
+        if (Number.isNaN(this.bestPressure)) this.bestPressure = pressureOf(b.node, this.weights);
+        pressure = pressureOf(slot.node, this.weights);
+        d = pressure - this.bestPressure || (slot.address < b.address ? -1 : slot.address > b.address ? 1 : 0);
       }
       if (d >= 0) return;
       this.bestPressure = pressure;
     }
-    this.bestNode = n;
+    this.best = slot;
     this.bestRegionRank = regionRank;
     this.bestTier = tier;
     this.bestRatio = ratio;
@@ -186,7 +188,7 @@ class Picker {
   }
 
   private pressure(c: Candidate): number {
-    if (Number.isNaN(c.pressure)) c.pressure = pressureOf(c.node, this.weights);
+    if (Number.isNaN(c.pressure)) c.pressure = pressureOf(c.slot.node, this.weights);
     return c.pressure;
   }
 
@@ -196,20 +198,20 @@ class Picker {
       a.tier - b.tier ||
       a.ratio - b.ratio ||
       this.pressure(a) - this.pressure(b) ||
-      (a.node.address < b.node.address ? -1 : a.node.address > b.node.address ? 1 : 0)
+      (a.slot.address < b.slot.address ? -1 : a.slot.address > b.slot.address ? 1 : 0)
     );
   }
 
   /** The chosen nodes, best first, distinct. */
-  picked(): ClusterNode[] {
-    if (!this.list) return this.bestNode ? [this.bestNode] : [];
+  picked(): LiveSlot[] {
+    if (!this.list) return this.best ? [this.best] : [];
     const sorted = this.list.sort((a, b) => this.compare(a, b));
-    const out: ClusterNode[] = [];
-    const seen = new Set<string>();
+    const out: LiveSlot[] = [];
+    const seen = new Set<NodeSlot>();
     for (const c of sorted) {
-      if (seen.has(c.node.address)) continue;
-      seen.add(c.node.address);
-      out.push(c.node);
+      if (seen.has(c.slot)) continue;
+      seen.add(c.slot);
+      out.push(c.slot);
       if (out.length === this.count) break;
     }
     return out;
@@ -218,8 +220,8 @@ class Picker {
   /** Distinct candidates (a node reachable by two paths counts once). */
   distinct(): number {
     if (!this.list) return this.size;
-    const seen = new Set<string>();
-    for (const c of this.list) seen.add(c.node.address);
+    const seen = new Set<NodeSlot>();
+    for (const c of this.list) seen.add(c.slot);
     return seen.size;
   }
 }
@@ -250,36 +252,39 @@ function finish(p: Picker, req: SelectRequest, kind: SelectionKind, pool: string
       return refuse(503, 'endpoints', `Only ${available} ${pool}(s) available where ${p.count} were asked with strict=true; retry later or drop strict.`);
     }
   }
-  return { ok: true, kind, nodes: p.picked() };
+  return { ok: true, kind, slots: p.picked() };
 }
+
+/** The slot of a node that is in the view, or undefined. */
+const live = (slot: NodeSlot | undefined): slot is LiveSlot => slot?.node !== undefined;
 
 function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
   // Stickiness: a live stream keeps its origin (or transcoder) even when busy, unless it stopped accepting
   // clients. Region and capacity do not apply: a stream never gets two origins.
-  const live = new Picker(view, now, weights, undefined, false, 1);
-  for (const n of view.nodesWithStream(req.scope, req.name)) {
-    if (n.role !== 'origin' && n.role !== 'transcoder') continue;
-    const s = view.stream(n.address, req.scope, req.name);
+  const sticky = new Picker(now, weights, undefined, false, 1);
+  for (const { slot, stream } of view.carriersOf(req.scope, req.name) ?? []) {
+    if (!live(slot) || (slot.role !== 'origin' && slot.role !== 'transcoder') || stream.publishers <= 0) continue;
     // Tier: the origin role first should a stream somehow have several sources.
-    if (s && s.publishers > 0) live.offer(n, n.role === 'origin' ? 0 : 1, true);
+    sticky.offer(slot, slot.role === 'origin' ? 0 : 1, true);
   }
-  if (live.bestNode) {
+  if (sticky.best) {
     if (req.strict && count > 1) {
       return refuse(
         503,
         'endpoints',
-        `Stream ${req.scope}/${req.name} is already live on ${live.bestNode.address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
+        `Stream ${req.scope}/${req.name} is already live on ${sticky.best.address}; a stream has one origin, so ${count} endpoints with strict=true cannot be given.`,
       );
     }
-    return { ok: true, kind: 'sticky', nodes: [live.bestNode] };
+    return { ok: true, kind: 'sticky', slots: [sticky.best] };
   }
 
   const role: Role = req.transcode && req.hasProvision ? 'transcoder' : 'origin';
-  const p = new Picker(view, now, weights, req.region, !!(req.region !== undefined && req.strict), count);
+  const p = new Picker(now, weights, req.region, !!(req.region !== undefined && req.strict), count);
   let seen = 0;
-  for (const n of view.nodesOfRole(role)) {
+  for (const slot of view.slotsOfRole(role) ?? []) {
+    if (!live(slot)) continue;
     seen++;
-    p.offer(n, 0);
+    p.offer(slot, 0);
   }
   if (role === 'transcoder' && seen === 0) {
     return refuse(503, 'no-transcoder', `Stream ${req.scope}/${req.name} has a provision and transcode=true, but the cluster has no transcoder node; add one to a node group's scale policy.`);
@@ -290,36 +295,34 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
 function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
   let sources = 0;
   let servingSources = 0;
-  const p = new Picker(view, now, weights, req.region, !!(req.region !== undefined && req.strict), count);
+  const p = new Picker(now, weights, req.region, !!(req.region !== undefined && req.strict), count);
   let linked = 0;
   // Sources that no edge is linked to; they serve subscribers themselves when their group has no edges.
-  let unlinked: ClusterNode[] | null = null;
+  let unlinked: LiveSlot[] | null = null;
 
-  // One index lookup gives the carriers with their entries; links come with their relations (cold caches
-  // under load make every extra map lookup count).
-  for (const [address, s] of view.carriersOf(req.scope, req.name) ?? []) {
-    const src = view.nodes.get(address);
-    if (!src || (src.role !== 'origin' && src.role !== 'transcoder')) continue;
-    if (s.publishers <= 0) continue;
+  // Two map lookups in all (scope, then name); sources and edges are reached through slots and links:
+  // under load caches are cold, and every map lookup is a miss.
+  for (const { slot: src, stream } of view.carriersOf(req.scope, req.name) ?? []) {
+    if (!live(src) || (src.role !== 'origin' && src.role !== 'transcoder')) continue;
+    if (stream.publishers <= 0) continue;
     sources++;
-    if (!serving(src, now)) continue;
+    // Serving: in service or draining (drain keeps existing streams), and reporting.
+    if (now > src.servesUntil) continue;
     servingSources++;
     // Edges linked to the source, directly or through a relay (origin → relay → edge).
     const before = linked;
-    for (const [childAddress, r1] of view.childLinks(src.address) ?? []) {
-      const t1 = LINK_TIER[r1.state];
-      if (t1 < 0) continue;
-      const child = view.nodes.get(childAddress);
-      if (!child) continue;
+    for (const l1 of src.children) {
+      const t1 = LINK_TIER[l1.state];
+      const child = l1.child;
+      if (t1 < 0 || !live(child)) continue;
       if (child.role === 'edge') {
         linked++;
         p.offer(child, t1);
-      } else if (child.role === 'relay' && acceptsClients(child, now)) {
-        for (const [edgeAddress, r2] of view.childLinks(child.address) ?? []) {
-          const t2 = LINK_TIER[r2.state];
-          if (t2 < 0) continue;
-          const edge = view.nodes.get(edgeAddress);
-          if (!edge || edge.role !== 'edge') continue;
+      } else if (child.role === 'relay' && now <= child.acceptsUntil) {
+        for (const l2 of child.children) {
+          const t2 = LINK_TIER[l2.state];
+          const edge = l2.child;
+          if (t2 < 0 || !live(edge) || edge.role !== 'edge') continue;
           linked++;
           p.offer(edge, t1 > t2 ? t1 : t2);
         }
@@ -343,7 +346,7 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   // the source is a transcoder, which edges do not link to).
   let fallback = 0;
   for (const src of unlinked ?? []) {
-    if (src.role === 'transcoder' || !hasEdges(view, src.group)) {
+    if (src.node.role === 'transcoder' || !hasEdges(view, src.node.group)) {
       fallback++;
       p.offer(src, 0);
     }
@@ -351,7 +354,6 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   if (!fallback) return refuse(503, 'no-edge', `No edge is linked to the origin of ${req.scope}/${req.name} yet; retry shortly.`);
   return finish(p, req, 'origin-fallback', 'origin');
 }
-
 /** Does the group have edges (any not being terminated)? */
 function hasEdges(view: ClusterView, group: string): boolean {
   for (const n of view.nodes.values()) {

@@ -164,7 +164,7 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
       reportingSpeed: speed,
     };
     d.view.setNode(node);
-    d.view.handedOut.delete(node.address);
+    d.view.resetHandedOut(node.address);
     const streams: NodeStream[] = body.streams.map((s) => ({
       address: node.address,
       scope: s.scope,

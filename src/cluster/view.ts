@@ -13,6 +13,58 @@ export interface Launching {
 }
 
 /**
+ * The broker's handle on one address, the same object for the node's whole life in the view: reports
+ * replace `node` (nodes are immutable values) while hand-outs and links stay on the slot, so a subscribe
+ * walks origin → links → edges through object references instead of map lookups. The fields the broker
+ * reads for every candidate are copied here from `node` by `set()` (the only writer), so a candidate
+ * costs one object visit, not four (node, connections, link, relation): under load caches are cold and
+ * each visit is a miss (design §7, bench).
+ */
+export class NodeSlot {
+  node: ClusterNode | undefined = undefined;
+  /** Clients handed out by the broker since the node's last report (burst compensation, design §7). */
+  handedOut = 0;
+  /** Links below this node, each with its child's slot. */
+  readonly children: ChildLink[] = [];
+  role: Role | undefined = undefined;
+  region = '';
+  capacity = 0;
+  /** Connections (publishers + subscribers) of the last report. */
+  used = 0;
+  /** Last moment (epoch ms) the node takes new clients: in service and not two reports late. */
+  acceptsUntil = -Infinity;
+  /** Last moment the node serves the streams it has: in service or draining, and reporting. */
+  servesUntil = -Infinity;
+
+  constructor(readonly address: string) {}
+
+  /** The only place `node` and its copies change. */
+  set(n: ClusterNode | undefined) {
+    this.node = n;
+    this.role = n?.role;
+    this.region = n?.region ?? '';
+    this.capacity = n?.capacity ?? 0;
+    this.used = n ? n.connections.publishers + n.connections.subscribers : 0;
+    const until = n && n.lastReport !== null ? n.lastReport + 2 * n.reportingSpeed : -Infinity;
+    this.acceptsUntil = n?.state === 'inservice' ? until : -Infinity;
+    this.servesUntil = n?.state === 'inservice' || n?.state === 'draining' ? until : -Infinity;
+  }
+}
+
+/** A node carrying a stream (view.carriersOf). */
+export interface Carrier {
+  readonly slot: NodeSlot;
+  stream: NodeStream;
+}
+
+export interface ChildLink {
+  relation: Relation;
+  /** relation.state, kept beside the child so the walk does not visit the relation. */
+  state: Relation['state'];
+  readonly child: NodeSlot;
+}
+
+/**
  * The in-memory cluster state every hot path reads (broker, node replies, autoscaler snapshot).
  * Reports update it at once; the store is written behind it. It holds no I/O and no timers.
  */
@@ -22,13 +74,12 @@ export class ClusterView {
   readonly nodes = new Map<string, ClusterNode>();
   /** By instance identifier. */
   readonly launching = new Map<string, Launching>();
-  /** Clients handed out by the broker since the node's last report (burst compensation, design §7). */
-  readonly handedOut = new Map<string, number>();
+  private readonly slots = new Map<string, NodeSlot>();
   private readonly streamsByNode = new Map<string, Map<string, NodeStream>>();
-  /** Role → addresses (broadcast looks at origins only, not at every edge). */
-  private readonly roleIndex = new Map<Role, Set<string>>();
+  /** Role → slots of the nodes in that role (broadcast looks at origins only, not at every edge). */
+  private readonly roleIndex = new Map<Role, Set<NodeSlot>>();
   /** Stream key → the nodes carrying it, with their entries (one lookup serves the broker). */
-  private readonly streamIndex = new Map<string, Map<string, NodeStream>>();
+  private readonly streamIndex = new Map<string, Map<string, Carrier[]>>();
   private readonly parentsByChild = new Map<string, Map<string, Relation>>();
   private readonly childrenByParent = new Map<string, Map<string, Relation>>();
 
@@ -50,42 +101,54 @@ export class ClusterView {
   }
 
   setNode(n: ClusterNode) {
-    const prev = this.nodes.get(n.address);
-    if (prev && prev.role !== n.role) this.roleIndex.get(prev.role)?.delete(n.address);
+    const slot = this.slotFor(n.address);
+    const prev = slot.node;
+    if (prev && prev.role !== n.role) this.roleIndex.get(prev.role)?.delete(slot);
+    slot.set(n);
     this.nodes.set(n.address, n);
     let set = this.roleIndex.get(n.role);
     if (!set) this.roleIndex.set(n.role, (set = new Set()));
-    set.add(n.address);
+    set.add(slot);
   }
 
-  *nodesOfRole(role: Role): Iterable<ClusterNode> {
-    for (const a of this.roleIndex.get(role) ?? []) {
-      const n = this.nodes.get(a);
-      if (n) yield n;
-    }
+  /** Hot path: the slots of every node in `role`, without copying. */
+  slotsOfRole(role: Role): ReadonlySet<NodeSlot> | undefined {
+    return this.roleIndex.get(role);
+  }
+
+  /** Hot path: the slot of an address that has a node or a link. */
+  slot(address: string): NodeSlot | undefined {
+    return this.slots.get(address);
+  }
+
+  private slotFor(address: string): NodeSlot {
+    let slot = this.slots.get(address);
+    if (!slot) this.slots.set(address, (slot = new NodeSlot(address)));
+    return slot;
   }
 
   removeNode(address: string) {
     const n = this.nodes.get(address);
-    if (n) this.roleIndex.get(n.role)?.delete(address);
+    const slot = this.slots.get(address);
+    if (n && slot) this.roleIndex.get(n.role)?.delete(slot);
     this.nodes.delete(address);
-    this.handedOut.delete(address);
+    slot?.set(undefined);
     this.setNodeStreams(address, []);
     this.streamsByNode.delete(address);
     for (const parent of [...(this.parentsByChild.get(address)?.keys() ?? [])]) this.removeRelation(parent, address);
     for (const child of [...(this.childrenByParent.get(address)?.keys() ?? [])]) this.removeRelation(address, child);
+    this.dropUnusedSlot(address);
   }
 
   // ---- streams
   /** Replaces a node's streams (its report is the truth for that node). */
   setNodeStreams(address: string, streams: NodeStream[]) {
     const old = this.streamsByNode.get(address);
-    if (old) for (const k of old.keys()) this.unindex(k, address);
+    if (old) for (const s of old.values()) this.unindex(s.scope, s.name, address);
     const next = new Map<string, NodeStream>();
     for (const s of streams) {
-      const k = streamKey(s.scope, s.name);
-      next.set(k, s);
-      this.index(k, s);
+      next.set(streamKey(s.scope, s.name), s);
+      this.index(s);
     }
     this.streamsByNode.set(address, next);
   }
@@ -95,13 +158,16 @@ export class ClusterView {
     let m = this.streamsByNode.get(s.address);
     if (!m) this.streamsByNode.set(s.address, (m = new Map()));
     m.set(k, s);
-    this.index(k, s);
+    this.index(s);
   }
 
   removeStream(address: string, scope: string, name: string): boolean {
     const k = streamKey(scope, name);
     const removed = this.streamsByNode.get(address)?.delete(k) ?? false;
-    if (removed) this.unindex(k, address);
+    if (removed) {
+      this.unindex(scope, name, address);
+      this.dropUnusedSlot(address);
+    }
     return removed;
   }
 
@@ -116,33 +182,40 @@ export class ClusterView {
   /** Nodes currently carrying the stream (any role). */
   nodesWithStream(scope: string, name: string): ClusterNode[] {
     const out: ClusterNode[] = [];
-    for (const a of this.streamIndex.get(streamKey(scope, name))?.keys() ?? []) {
-      const n = this.nodes.get(a);
-      if (n) out.push(n);
-    }
+    for (const c of this.carriersOf(scope, name) ?? []) if (c.slot.node) out.push(c.slot.node);
     return out;
   }
 
-  /** Hot path: address → stream entry of every node carrying the stream, without copying. */
-  carriersOf(scope: string, name: string): ReadonlyMap<string, NodeStream> | undefined {
-    return this.streamIndex.get(streamKey(scope, name));
+  /**
+   * Hot path: every node carrying the stream, as its slot with its stream entry, without copying. Keyed
+   * by scope then name: no joined key string to build and hash per request.
+   */
+  carriersOf(scope: string, name: string): readonly Carrier[] | undefined {
+    return this.streamIndex.get(scope)?.get(name);
   }
 
   *allStreams(): Iterable<NodeStream> {
     for (const m of this.streamsByNode.values()) yield* m.values();
   }
 
-  private index(k: string, stream: NodeStream) {
-    let m = this.streamIndex.get(k);
-    if (!m) this.streamIndex.set(k, (m = new Map()));
-    m.set(stream.address, stream);
+  private index(stream: NodeStream) {
+    let byName = this.streamIndex.get(stream.scope);
+    if (!byName) this.streamIndex.set(stream.scope, (byName = new Map()));
+    let carriers = byName.get(stream.name);
+    if (!carriers) byName.set(stream.name, (carriers = []));
+    const at = carriers.findIndex((c) => c.slot.address === stream.address);
+    if (at >= 0) carriers[at].stream = stream;
+    else carriers.push({ slot: this.slotFor(stream.address), stream });
   }
 
-  private unindex(k: string, address: string) {
-    const s = this.streamIndex.get(k);
-    if (!s) return;
-    s.delete(address);
-    if (!s.size) this.streamIndex.delete(k);
+  private unindex(scope: string, name: string, address: string) {
+    const byName = this.streamIndex.get(scope);
+    const carriers = byName?.get(name);
+    if (!byName || !carriers) return;
+    const at = carriers.findIndex((c) => c.slot.address === address);
+    if (at >= 0) carriers.splice(at, 1);
+    if (!carriers.length) byName.delete(name);
+    if (!byName.size) this.streamIndex.delete(scope);
   }
 
   // ---- relations
@@ -153,6 +226,12 @@ export class ClusterView {
     let c = this.childrenByParent.get(r.parent);
     if (!c) this.childrenByParent.set(r.parent, (c = new Map()));
     c.set(r.child, r);
+    const links = this.slotFor(r.parent).children;
+    const link = links.find((l) => l.child.address === r.child);
+    if (link) {
+      link.relation = r;
+      link.state = r.state;
+    } else links.push({ relation: r, state: r.state, child: this.slotFor(r.child) });
   }
 
   removeRelation(parent: string, child: string) {
@@ -162,6 +241,22 @@ export class ClusterView {
     const c = this.childrenByParent.get(parent);
     c?.delete(child);
     if (c && !c.size) this.childrenByParent.delete(parent);
+    const slot = this.slots.get(parent);
+    if (slot) {
+      const i = slot.children.findIndex((l) => l.child.address === child);
+      if (i >= 0) slot.children.splice(i, 1);
+    }
+    this.dropUnusedSlot(parent);
+    this.dropUnusedSlot(child);
+  }
+
+  /** A slot stays while its address has a node, a link or a stream. */
+  private dropUnusedSlot(address: string) {
+    const slot = this.slots.get(address);
+    if (slot && !slot.node && !slot.children.length && !this.parentsByChild.has(address) && !this.streamsByNode.get(address)?.size) {
+      this.slots.delete(address);
+      this.streamsByNode.delete(address);
+    }
   }
 
   relation(parent: string, child: string): Relation | undefined {
@@ -170,11 +265,6 @@ export class ClusterView {
 
   parentsOf(child: string): Relation[] {
     return [...(this.parentsByChild.get(child)?.values() ?? [])];
-  }
-
-  /** Hot path: child address → relation of every link below `parent`, without copying. */
-  childLinks(parent: string): ReadonlyMap<string, Relation> | undefined {
-    return this.childrenByParent.get(parent);
   }
 
   childrenOf(parent: string): ClusterNode[] {
@@ -199,11 +289,30 @@ export class ClusterView {
   // ---- load
   /** Connections from the last report plus clients handed out since. */
   load(n: ClusterNode): number {
-    return n.connections.publishers + n.connections.subscribers + (this.handedOut.get(n.address) ?? 0);
+    return n.connections.publishers + n.connections.subscribers + this.handedOutTo(n.address);
+  }
+
+  /** Clients handed out to the address since its node's last report. */
+  handedOutTo(address: string): number {
+    return this.slots.get(address)?.handedOut ?? 0;
   }
 
   noteHandedOut(address: string, count = 1) {
-    this.handedOut.set(address, (this.handedOut.get(address) ?? 0) + count);
+    const slot = this.slots.get(address);
+    if (slot) slot.handedOut += count;
+  }
+
+  /** Every address with clients handed out since its last report, and how many. */
+  handOuts(): [address: string, count: number][] {
+    const out: [string, number][] = [];
+    for (const slot of this.slots.values()) if (slot.handedOut) out.push([slot.address, slot.handedOut]);
+    return out;
+  }
+
+  /** A report counted the clients handed out before it: start again from 0. */
+  resetHandedOut(address: string) {
+    const slot = this.slots.get(address);
+    if (slot) slot.handedOut = 0;
   }
 }
 

@@ -25,8 +25,8 @@ export interface MetricsDeps {
 
 /** Route label for requests that matched no route: raw URLs would make the label set unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
-/** Past this many label combinations the child cache stops growing (prom-client still counts them). */
-const MAX_CACHED_CHILDREN = 5_000;
+/** Past this many label combinations a count goes straight to prom-client (bounded memory, slower path). */
+const MAX_CELLS = 5_000;
 
 /** Pseudo-state for instances requested from the cloud that have no address yet (view.launching). */
 export const LAUNCHING_STATE = 'launching';
@@ -44,14 +44,18 @@ export function createMetrics(deps: MetricsDeps) {
     help: 'HTTP requests answered, by route pattern, method and status code.',
     labelNames: ['route', 'method', 'status'] as const,
     registers,
+    collect: () => httpCells.flush(),
   });
+  const httpCells = new HotCounts((k, n) => httpRequests.inc({ route: k[0], method: k[1], status: k[2] }, n));
 
   const brokerDecisions = new Counter({
     name: 'broker_decisions_total',
     help: 'Broker answers, by action (broadcast, subscribe) and outcome.',
     labelNames: ['action', 'outcome'] as const,
     registers,
+    collect: () => brokerCells.flush(),
   });
+  const brokerCells = new HotCounts((k, n) => brokerDecisions.inc({ action: k[0], outcome: k[1] }, n));
 
   const scaleEvents = new Counter({
     name: 'scale_events_total',
@@ -181,10 +185,6 @@ export function createMetrics(deps: MetricsDeps) {
     },
   });
 
-  // Label children cached by their joined values: prom-client hashes the label object on every inc().
-  const httpChildren = new Map<string, Counter.Internal>();
-  const brokerChildren = new Map<string, Counter.Internal>();
-
   return {
     registry,
     /** Content type of metrics() (Prometheus text format). */
@@ -197,27 +197,14 @@ export function createMetrics(deps: MetricsDeps) {
     },
     /** One answered HTTP request. `route` is the route pattern (`/nodegroup/:group`), never the raw URL. */
     observeRequest(route: string | undefined, method: string, status: number) {
-      const r = route || UNMATCHED_ROUTE;
-      const k = `${r} ${method} ${status}`;
-      let c = httpChildren.get(k);
-      if (!c) {
-        c = httpRequests.labels(r, method, String(status));
-        if (httpChildren.size < MAX_CACHED_CHILDREN) httpChildren.set(k, c);
-      }
-      c.inc();
+      httpCells.add(route || UNMATCHED_ROUTE, method, status);
     },
     /**
      * One broker answer (Broker `onDecision`): action `broadcast` | `subscribe`; outcome the selection kind
      * on success (`edge`, `origin`, `sticky`...) or the refusal code (`not-live`, `full`, `no-node`...).
      */
     brokerDecision(action: string, outcome: string) {
-      const k = `${action} ${outcome}`;
-      let c = brokerChildren.get(k);
-      if (!c) {
-        c = brokerDecisions.labels(action, outcome);
-        if (brokerChildren.size < MAX_CACHED_CHILDREN) brokerChildren.set(k, c);
-      }
-      c.inc();
+      brokerCells.add(action, outcome);
     },
     /** One recorded scale event (EventLog.onRecord). */
     scaleEvent(e: Pick<ScaleEvent, 'kind'>) {
@@ -236,6 +223,51 @@ export function createMetrics(deps: MetricsDeps) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+type Key = string | number;
+
+/**
+ * Counts on the hottest paths (every request, every broker answer). prom-client hashes the label object
+ * on each inc(), which costs more than the broker's decision; here a count is a walk down nested maps keyed
+ * by the label values themselves (route patterns and methods are the same string objects every time, so
+ * their hashes are cached) and a field increment. The counter's collect() moves the sums into prom-client
+ * when Prometheus scrapes.
+ */
+class HotCounts {
+  private readonly root = new Map<Key, Map<Key, Map<Key, Cell>>>();
+  private readonly cells: Cell[] = [];
+
+  /** `inc` adds to the prom-client counter (labels in add() order). */
+  constructor(private readonly inc: (labels: string[], n: number) => void) {}
+
+  /** Counts one occurrence of the labels (a, b, c); two-label counters leave `c` out. */
+  add(a: Key, b: Key, c: Key = ''): void {
+    let byB = this.root.get(a);
+    if (!byB) this.root.set(a, (byB = new Map()));
+    let byC = byB.get(b);
+    if (!byC) byB.set(b, (byC = new Map()));
+    const cell = byC.get(c);
+    if (cell) cell.n++;
+    else if (this.cells.length < MAX_CELLS) {
+      const fresh = { key: [String(a), String(b), String(c)], n: 1 };
+      byC.set(c, fresh);
+      this.cells.push(fresh);
+    } else this.inc([String(a), String(b), String(c)], 1);
+  }
+
+  /** Moves every count since the last flush into the prom-client counter. */
+  flush(): void {
+    for (const c of this.cells) {
+      if (!c.n) continue;
+      this.inc(c.key, c.n);
+      c.n = 0;
+    }
+  }
+}
+
+interface Cell {
+  readonly key: string[];
+  n: number;
+}
 /** Connections and capacity of inservice nodes per `group\0role` (design §6 load). */
 function loadByGroupRole(nodes: Iterable<ClusterNode>): Map<string, { used: number; capacity: number }> {
   const out = new Map<string, { used: number; capacity: number }>();

@@ -218,7 +218,7 @@ test('burst: 500 subscribes between two reports spread over 3 edges of capacity 
   // The next report carries the truth: hand-outs are forgotten, capacity is back.
   for (const e of v.childrenOf('10.0.0.1')) {
     v.setNode({ ...e, connections: { publishers: 0, subscribers: 150 } });
-    v.handedOut.delete(e.address);
+    v.resetHandedOut(e.address);
   }
   assert.equal((await get('/event/live/stream1?action=subscribe')).status, 200);
 });

@@ -7,7 +7,7 @@ import { configSchema } from '../../src/config/schema.ts';
 import { ManualClock } from '../../src/lib/manual-clock.ts';
 import { createBroker } from '../../src/broker/broker.ts';
 import { brokerRoutes } from '../../src/http/routes/broker.ts';
-import { brokerFastPath, parseQuery, type FastPath } from '../../src/http/broker-fast-path.ts';
+import { answerJson, brokerFastPath, parseQuery, type FastPath } from '../../src/http/broker-fast-path.ts';
 import { T0, simpleCluster } from './support.ts';
 
 const B = '/streammanager/api/4.0';
@@ -37,7 +37,7 @@ async function setup(t: TestContext) {
 const shape = (status: number, headers: Record<string, string | undefined>, body: string) => {
   const json = JSON.parse(body);
   if (json && typeof json === 'object' && 'timestamp' in json) json.timestamp = typeof json.timestamp;
-  return { status, type: headers['content-type'], cors: headers['access-control-allow-origin'], json };
+  return { status, type: headers['content-type'], length: headers['content-length'], cors: headers['access-control-allow-origin'], json };
 };
 
 test('the fast path answers exactly what the Fastify route answers', async (t) => {
@@ -59,12 +59,12 @@ test('the fast path answers exactly what the Fastify route answers', async (t) =
     `${B}/event/live/stream1?action=subscribe&region=us%2Dtest1&strict=tr+ue`,
   ];
   for (const url of urls) {
-    s.view.handedOut.clear();
+    for (const [a] of s.view.handOuts()) s.view.resetHandedOut(a);
     const before = s.hits();
     const res = await fetch(s.base + url);
     const viaFast = shape(res.status, Object.fromEntries(res.headers), await res.text());
     assert.equal(s.hits(), before + 1, `fast path used for ${url}`);
-    s.view.handedOut.clear();
+    for (const [a] of s.view.handOuts()) s.view.resetHandedOut(a);
     const inj = await s.app.inject({ url });
     const viaFastify = shape(inj.statusCode, inj.headers as Record<string, string>, inj.body);
     assert.deepEqual(viaFast, viaFastify, url);
@@ -98,4 +98,12 @@ test('parseQuery decodes like the Fastify parser and refuses what it cannot deco
   assert.deepEqual(parseQuery('a=1&b=x%20y&a=2&c&d=e+f'), { a: ['1', '2'], b: 'x y', c: '', d: 'e f' });
   assert.deepEqual(parseQuery(''), {});
   assert.equal(parseQuery('x=%E0%A4%A'), null);
+});
+
+test('answerJson writes exactly what JSON.stringify writes, escapes and non-ASCII included', () => {
+  const tricky = ['plain', 'q"uote', 'back\\slash', 'tab\there', 'nul\u0000', 'caf\u00e9', 'emoji \u{1f3a5}', 'lone \ud800', 'del\u007f', ''];
+  for (const v of tricky) {
+    const a = { serverAddress: `10.0.0.1${v}`, scope: `/live${v}`, name: v, region: `us-${v}` };
+    assert.equal(answerJson(a), JSON.stringify(a), JSON.stringify(v));
+  }
 });

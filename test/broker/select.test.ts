@@ -668,23 +668,23 @@ for (const c of cases) {
   test(c.name, () => {
     const v = new ClusterView();
     c.setup(v);
-    const handedBefore = new Map(v.handedOut);
+    const handedBefore = v.handOuts();
     const r = select(v, c.now ?? T0, c.weights ?? DEFAULT_WEIGHTS, { scope: 'live', name: 'stream1', ...c.req } as SelectRequest);
     if ('nodes' in c.expect) {
       assert.ok(r.ok, `expected nodes, got ${JSON.stringify(r)}`);
       assert.deepEqual(
-        r.nodes.map((n) => n.address),
+        r.slots.map((n) => n.address),
         c.expect.nodes,
       );
       if (c.expect.kind) assert.equal(r.kind, c.expect.kind);
     } else {
-      assert.ok(!r.ok, `expected a refusal, got ${JSON.stringify(r.ok && r.nodes.map((n) => n.address))}`);
+      assert.ok(!r.ok, `expected a refusal, got ${JSON.stringify(r.ok && r.slots.map((n) => n.address))}`);
       assert.equal(r.status, c.expect.status);
       assert.equal(r.code, c.expect.code);
       assert.ok(r.message.length > 10);
     }
     // Pure: the view is not touched.
-    assert.deepEqual(v.handedOut, handedBefore);
+    assert.deepEqual(v.handOuts(), handedBefore);
   });
 }
 
@@ -711,7 +711,7 @@ test('time is an argument: a node becomes stale when now moves past two reportin
   add(v, 'o2', 'origin', { load: 50, lastReport: T0 + 15_000 });
   const at = (now: number) => {
     const r = select(v, now, DEFAULT_WEIGHTS, { action: 'broadcast', scope: 'live', name: 's' });
-    return r.ok ? r.nodes[0].address : r.code;
+    return r.ok ? r.slots[0].address : r.code;
   };
   assert.equal(at(T0 + 2 * SPEED), 'o1');
   assert.equal(at(T0 + 2 * SPEED + 1), 'o2');

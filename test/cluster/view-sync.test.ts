@@ -57,17 +57,3 @@ describe('syncView (several managers on one database)', () => {
     assert.equal(view.allRelations().length, 0);
   });
 });
-
-describe('ClusterView role index', () => {
-  it('follows nodes added, re-roled and removed', () => {
-    const view = new ClusterView();
-    view.setNode(makeNode('10.0.0.1', T, { role: 'origin' }));
-    view.setNode(makeNode('10.0.0.2', T));
-    assert.deepEqual([...view.nodesOfRole('origin')].map((n) => n.address), ['10.0.0.1']);
-    view.setNode(makeNode('10.0.0.2', T, { role: 'origin' }));
-    assert.deepEqual([...view.nodesOfRole('origin')].map((n) => n.address).sort(), ['10.0.0.1', '10.0.0.2']);
-    assert.deepEqual([...view.nodesOfRole('edge')], []);
-    view.removeNode('10.0.0.1');
-    assert.deepEqual([...view.nodesOfRole('origin')].map((n) => n.address), ['10.0.0.2']);
-  });
-});

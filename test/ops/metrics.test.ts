@@ -105,6 +105,10 @@ test('request, broker and scale-event counters increment per label set', async (
   assert.equal(await value(m, 'http_requests_total', { route: '/streammanager/api/:version/admin/nodegroup/:group', method: 'GET', status: 200 }), 2);
   assert.equal(await value(m, 'http_requests_total', { route: '/streammanager/api/:version/admin/nodegroup/:group', method: 'GET', status: 404 }), 1);
   assert.equal(await value(m, 'http_requests_total', { route: 'unmatched', method: 'GET', status: 404 }), 1);
+  // Counts held between scrapes add to what earlier scrapes moved into the counter.
+  m.observeRequest('/streammanager/api/:version/admin/nodegroup/:group', 'GET', 200);
+  assert.equal(await value(m, 'http_requests_total', { route: '/streammanager/api/:version/admin/nodegroup/:group', method: 'GET', status: 200 }), 3);
+  assert.equal(await value(m, 'http_requests_total', { route: '/streammanager/api/:version/admin/nodegroup/:group', method: 'GET', status: 404 }), 1);
 
   m.brokerDecision('subscribe', 'ok');
   m.brokerDecision('subscribe', 'ok');

@@ -6,7 +6,7 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Config } from '../../config/schema.ts';
 import { AppError, badRequest, notFound } from '../../lib/errors.ts';
 import { isResponsive, streamKey, type ClusterView } from '../../cluster/view.ts';
-import type { Broker, BrokerRequest } from '../../broker/broker.ts';
+import type { Broker, BrokerAnswer, BrokerRequest } from '../../broker/broker.ts';
 import type { BrokerAction } from '../../broker/select.ts';
 
 export interface BrokerRouteDeps {
@@ -142,12 +142,12 @@ function aggregate(all: Row[]): { row: Row; subscribers: number }[] {
  * decides, records the hand-out. Shared by the Fastify route and the raw fast path (broker-fast-path.ts).
  * Throws AppError for the caller's mistakes and refusals.
  */
-export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: string, q: Query) => unknown {
+export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: string, q: Query) => BrokerAnswer | BrokerAnswer[] {
   const { broker } = deps;
   const defaultRegion = deps.config.location.region || undefined;
   const defaultStrict = deps.config.location.strict;
 
-  return function read(scope: string, name: string, q: Query): unknown {
+  return function read(scope: string, name: string, q: Query): BrokerAnswer | BrokerAnswer[] {
     const action = actionParam(q);
     const queryRegion = first(q, 'region') || undefined;
     const strictParam = boolParam(q, 'strict');
