@@ -103,7 +103,8 @@ const LINK_TIER: Record<LinkState, number> = {
   error: -1,
 };
 
-export function pressureOf(n: ClusterNode, w: EvaluatorWeights): number {
+/** Of a node or of its slot (which copies cpu and memory). */
+export function pressureOf(n: Pick<ClusterNode, 'cpu' | 'memory'>, w: EvaluatorWeights): number {
   const total = w.memory + w.connections;
   if (total <= 0) return 0;
   return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
@@ -146,7 +147,7 @@ class Picker {
 
   /** Offers a node; it becomes a candidate if it accepts clients and is not full (unless `ignoreLoad`). */
   offer(slot: LiveSlot, tier: number, ignoreLoad = false): void {
-    // The slot's copies of the node's fields (view.ts NodeSlot): the node object is read on ties only.
+    // The slot's copies of the node's fields (view.ts NodeSlot): the node object itself is not read.
     if (this.now > slot.acceptsUntil) {
       this.notAccepting++;
       return;
@@ -173,8 +174,8 @@ class Picker {
       let d = regionRank - this.bestRegionRank || tier - this.bestTier || ratio - this.bestRatio;
       let pressure = NaN;
       if (d === 0) {
-        if (Number.isNaN(this.bestPressure)) this.bestPressure = pressureOf(b.node, this.weights);
-        pressure = pressureOf(slot.node, this.weights);
+        if (Number.isNaN(this.bestPressure)) this.bestPressure = pressureOf(b, this.weights);
+        pressure = pressureOf(slot, this.weights);
         d = pressure - this.bestPressure || (slot.address < b.address ? -1 : slot.address > b.address ? 1 : 0);
       }
       if (d >= 0) return;
@@ -188,7 +189,7 @@ class Picker {
   }
 
   private pressure(c: Candidate): number {
-    if (Number.isNaN(c.pressure)) c.pressure = pressureOf(c.slot.node, this.weights);
+    if (Number.isNaN(c.pressure)) c.pressure = pressureOf(c.slot, this.weights);
     return c.pressure;
   }
 

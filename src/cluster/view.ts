@@ -35,6 +35,8 @@ export class NodeSlot {
   acceptsUntil = -Infinity;
   /** Last moment the node serves the streams it has: in service or draining, and reporting. */
   servesUntil = -Infinity;
+  cpu: number | null = null;
+  memory: number | null = null;
 
   constructor(readonly address: string) {}
 
@@ -48,6 +50,8 @@ export class NodeSlot {
     const until = n && n.lastReport !== null ? n.lastReport + 2 * n.reportingSpeed : -Infinity;
     this.acceptsUntil = n?.state === 'inservice' ? until : -Infinity;
     this.servesUntil = n?.state === 'inservice' || n?.state === 'draining' ? until : -Infinity;
+    this.cpu = n?.cpu ?? null;
+    this.memory = n?.memory ?? null;
   }
 }
 

@@ -87,12 +87,15 @@ describe('ClusterView slots (the broker walks these)', () => {
       makeNode('10.0.0.2', T, { state: 'draining', reportingSpeed: 5000 }),
       makeNode('10.0.0.2', T, { state: 'pending', reportingSpeed: 5000 }),
       makeNode('10.0.0.2', T, { lastReport: null }),
-      makeNode('10.0.0.2', T, { role: 'origin', region: 'eu-test1', capacity: 7, connections: { publishers: 2, subscribers: 3 } }),
+      makeNode('10.0.0.2', T, { role: 'origin', region: 'eu-test1', capacity: 7, connections: { publishers: 2, subscribers: 3 }, cpu: 0.25, memory: null }),
     ];
     for (const n of cases) {
       view.setNode(n);
       const slot = view.slot('10.0.0.2')!;
-      assert.deepEqual([slot.role, slot.region, slot.capacity, slot.used], [n.role, n.region, n.capacity, n.connections.publishers + n.connections.subscribers]);
+      assert.deepEqual(
+        [slot.role, slot.region, slot.capacity, slot.used, slot.cpu, slot.memory],
+        [n.role, n.region, n.capacity, n.connections.publishers + n.connections.subscribers, n.cpu, n.memory],
+      );
       for (const now of [T, T + 10_000, T + 10_001]) {
         assert.equal(now <= slot.acceptsUntil, acceptsClients(n, now), `${n.state} at +${now - T} ms`);
         const serves = (n.state === 'inservice' || n.state === 'draining') && n.lastReport !== null && now - n.lastReport <= 2 * n.reportingSpeed;
