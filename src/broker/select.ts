@@ -263,8 +263,8 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
   // Stickiness: a live stream keeps its origin (or transcoder) even when busy, unless it stopped accepting
   // clients. Region and capacity do not apply: a stream never gets two origins.
   const sticky = new Picker(now, weights, undefined, false, 1);
-  for (const { slot, stream } of view.carriersOf(req.scope, req.name) ?? []) {
-    if (!live(slot) || (slot.role !== 'origin' && slot.role !== 'transcoder') || stream.publishers <= 0) continue;
+  for (const { slot, publishers } of view.carriersOf(req.scope, req.name) ?? []) {
+    if (!live(slot) || (slot.role !== 'origin' && slot.role !== 'transcoder') || publishers <= 0) continue;
     // Tier: the origin role first should a stream somehow have several sources.
     sticky.offer(slot, slot.role === 'origin' ? 0 : 1, true);
   }
@@ -303,9 +303,9 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
 
   // Two map lookups in all (scope, then name); sources and edges are reached through slots and links:
   // under load caches are cold, and every map lookup is a miss.
-  for (const { slot: src, stream } of view.carriersOf(req.scope, req.name) ?? []) {
+  for (const { slot: src, publishers } of view.carriersOf(req.scope, req.name) ?? []) {
     if (!live(src) || (src.role !== 'origin' && src.role !== 'transcoder')) continue;
-    if (stream.publishers <= 0) continue;
+    if (publishers <= 0) continue;
     sources++;
     // Serving: in service or draining (drain keeps existing streams), and reporting.
     if (now > src.servesUntil) continue;

@@ -58,7 +58,8 @@ export class NodeSlot {
 /** A node carrying a stream (view.carriersOf). */
 export interface Carrier {
   readonly slot: NodeSlot;
-  stream: NodeStream;
+  /** The stream's publishers on that node (a copy: the broker reads no NodeStream object). */
+  publishers: number;
 }
 
 export interface ChildLink {
@@ -208,8 +209,8 @@ export class ClusterView {
     let carriers = byName.get(stream.name);
     if (!carriers) byName.set(stream.name, (carriers = []));
     const at = carriers.findIndex((c) => c.slot.address === stream.address);
-    if (at >= 0) carriers[at].stream = stream;
-    else carriers.push({ slot: this.slotFor(stream.address), stream });
+    if (at >= 0) carriers[at].publishers = stream.publishers;
+    else carriers.push({ slot: this.slotFor(stream.address), publishers: stream.publishers });
   }
 
   private unindex(scope: string, name: string, address: string) {

@@ -108,7 +108,7 @@ describe('ClusterView slots (the broker walks these)', () => {
   it('index stream carriers by slot: replaced per node, removed with the stream or the node', () => {
     const view = new ClusterView();
     const stream = (address: string, publishers: number) => ({ address, scope: 'live/room', name: 's1', publishers, subscribers: 0, startTime: T });
-    const carriers = () => (view.carriersOf('live/room', 's1') ?? []).map((c) => `${c.slot.address}:${c.stream.publishers}`);
+    const carriers = () => (view.carriersOf('live/room', 's1') ?? []).map((c) => `${c.slot.address}:${c.publishers}`);
     view.setNode(makeNode('10.0.0.1', T, { role: 'origin' }));
     view.setNode(makeNode('10.0.0.2', T));
     view.addStream(stream('10.0.0.1', 1));
