@@ -716,3 +716,16 @@ test('time is an argument: a node becomes stale when now moves past two reportin
   assert.equal(at(T0 + 2 * SPEED), 'o1');
   assert.equal(at(T0 + 2 * SPEED + 1), 'o2');
 });
+
+test('a node that joins after earlier answers takes its place in the address tie-break', () => {
+  const v = new ClusterView();
+  add(v, '10.0.0.9', 'origin');
+  add(v, '10.0.0.20', 'origin');
+  const first = () => {
+    const r = select(v, T0, DEFAULT_WEIGHTS, { action: 'broadcast', scope: 'live', name: 's' });
+    return r.ok ? r.slots[0].address : r.code;
+  };
+  assert.equal(first(), '10.0.0.20', 'string order, not numeric');
+  add(v, '10.0.0.1', 'origin');
+  assert.equal(first(), '10.0.0.1');
+});
