@@ -110,7 +110,6 @@ export function pressureOf(n: Pick<ClusterNode, 'cpu' | 'memory'>, w: EvaluatorW
   return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
 }
 
-
 /**
  * Collects the nodes offered for one request and keeps the best ones. Hot path: for a single answer it
  * keeps only the best candidate (no list, no sort); no closures are created per request.
@@ -355,6 +354,7 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   if (!fallback) return refuse(503, 'no-edge', `No edge is linked to the origin of ${req.scope}/${req.name} yet; retry shortly.`);
   return finish(p, req, 'origin-fallback', 'origin');
 }
+
 /** Does the group have edges (any not being terminated)? */
 function hasEdges(view: ClusterView, group: string): boolean {
   for (const n of view.nodes.values()) {

@@ -62,9 +62,8 @@ export interface Carrier {
   publishers: number;
 }
 
+/** A link below a node: its state (the relation's, copied so the walk does not visit the relation) and the child's slot. */
 export interface ChildLink {
-  relation: Relation;
-  /** relation.state, kept beside the child so the walk does not visit the relation. */
   state: Relation['state'];
   readonly child: NodeSlot;
 }
@@ -83,7 +82,7 @@ export class ClusterView {
   private readonly streamsByNode = new Map<string, Map<string, NodeStream>>();
   /** Role → slots of the nodes in that role (broadcast looks at origins only, not at every edge). */
   private readonly roleIndex = new Map<Role, Set<NodeSlot>>();
-  /** Stream key → the nodes carrying it, with their entries (one lookup serves the broker). */
+  /** Scope → stream name → the nodes carrying the stream (what the broker looks up per request). */
   private readonly streamIndex = new Map<string, Map<string, Carrier[]>>();
   private readonly parentsByChild = new Map<string, Map<string, Relation>>();
   private readonly childrenByParent = new Map<string, Map<string, Relation>>();
@@ -121,7 +120,7 @@ export class ClusterView {
     return this.roleIndex.get(role);
   }
 
-  /** Hot path: the slot of an address that has a node or a link. */
+  /** Hot path: the slot of an address that has a node, a link or a stream. */
   slot(address: string): NodeSlot | undefined {
     return this.slots.get(address);
   }
@@ -192,7 +191,7 @@ export class ClusterView {
   }
 
   /**
-   * Hot path: every node carrying the stream, as its slot with its stream entry, without copying. Keyed
+   * Hot path: every node carrying the stream, as its slot with the stream's publisher count. Keyed
    * by scope then name: no joined key string to build and hash per request.
    */
   carriersOf(scope: string, name: string): readonly Carrier[] | undefined {
@@ -233,10 +232,8 @@ export class ClusterView {
     c.set(r.child, r);
     const links = this.slotFor(r.parent).children;
     const link = links.find((l) => l.child.address === r.child);
-    if (link) {
-      link.relation = r;
-      link.state = r.state;
-    } else links.push({ relation: r, state: r.state, child: this.slotFor(r.child) });
+    if (link) link.state = r.state;
+    else links.push({ state: r.state, child: this.slotFor(r.child) });
   }
 
   removeRelation(parent: string, child: string) {

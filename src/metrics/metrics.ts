@@ -241,17 +241,20 @@ class HotCounts {
 
   /** Counts one occurrence of the labels (a, b, c); two-label counters leave `c` out. */
   add(a: Key, b: Key, c: Key = ''): void {
+    const cell = this.root.get(a)?.get(b)?.get(c);
+    if (cell) cell.n++;
+    else if (this.cells.length < MAX_CELLS) this.newCell(a, b, c);
+    else this.inc([String(a), String(b), String(c)], 1);
+  }
+
+  private newCell(a: Key, b: Key, c: Key) {
     let byB = this.root.get(a);
     if (!byB) this.root.set(a, (byB = new Map()));
     let byC = byB.get(b);
     if (!byC) byB.set(b, (byC = new Map()));
-    const cell = byC.get(c);
-    if (cell) cell.n++;
-    else if (this.cells.length < MAX_CELLS) {
-      const fresh = { key: [String(a), String(b), String(c)], n: 1 };
-      byC.set(c, fresh);
-      this.cells.push(fresh);
-    } else this.inc([String(a), String(b), String(c)], 1);
+    const cell = { key: [String(a), String(b), String(c)], n: 1 };
+    byC.set(c, cell);
+    this.cells.push(cell);
   }
 
   /** Moves every count since the last flush into the prom-client counter. */

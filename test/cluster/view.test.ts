@@ -6,7 +6,7 @@ import { makeNode } from '../support/node-fixture.ts';
 
 const T = 1_700_000_000_000;
 const link = (parent: string, child: string, state: Relation['state'] = 'established'): Relation => ({ group: 'g1', parent, child, state, stateUpdated: T });
-const children = (view: ClusterView, parent: string) => view.slot(parent)?.children.map((l) => `${l.child.address}:${l.relation.state}`) ?? [];
+const children = (view: ClusterView, parent: string) => view.slot(parent)?.children.map((l) => `${l.child.address}:${l.state}`) ?? [];
 
 describe('ClusterView role index', () => {
   it('follows nodes added, re-roled and removed', () => {

@@ -94,6 +94,15 @@ test('nodes_unresponsive counts serving nodes that missed two reports, on the in
   assert.equal(await value(m, 'nodes_unresponsive', { group: 'g2', role: 'origin' }), undefined, 'pending nodes are not expected to report yet');
 });
 
+test('request counts past the cell cap still reach the counter', async () => {
+  const m = createMetrics({ view: new ClusterView(), clock: new ManualClock() });
+  for (let i = 0; i < 5_002; i++) m.observeRequest(`/r${i}`, 'GET', 200);
+  m.observeRequest('/r5001', 'GET', 200);
+  m.observeRequest('/r0', 'GET', 200);
+  assert.equal(await value(m, 'http_requests_total', { route: '/r5001', method: 'GET', status: 200 }), 2);
+  assert.equal(await value(m, 'http_requests_total', { route: '/r0', method: 'GET', status: 200 }), 2);
+});
+
 test('request, broker and scale-event counters increment per label set', async () => {
   const m = createMetrics({ view: new ClusterView(), clock: new ManualClock() });
   assert.equal(await value(m, 'scale_events_total', { kind: 'launch' }), 0, 'every kind starts at 0');
