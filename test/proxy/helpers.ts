@@ -53,7 +53,8 @@ export async function proxyRig(
     const done = proxy.close();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
-    await Promise.race([done, new Promise((r) => setTimeout(r, 100))]);
+    // Peers answer the close handshake, so this settles on I/O; `within` only guards against a hang.
+    await within(done, 'the proxy to close its sessions');
   });
   const port = (server.address() as AddressInfo).port;
   return { proxy, server, port, url: (p) => `ws://127.0.0.1:${port}${p}` };
