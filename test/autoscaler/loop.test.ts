@@ -166,3 +166,29 @@ test('loop: stop() waits for the running tick, then nothing more runs and the le
   assert.equal(runs, 1);
   assert.equal(clock.pendingTimers, 0);
 });
+
+test('loop: idle() waits for a tick in flight and resolves at once when none runs', async () => {
+  const clock = new ManualClock(T0);
+  let finished = 0;
+  const loop = startAutoscaler({
+    clock,
+    intervalMs: 10_000,
+    lease: lease(),
+    log,
+    runOnce: async (now) => {
+      await clockDelay(clock, 2000);
+      finished++;
+      return result(now);
+    },
+  });
+  await clock.advance(0); // the first tick starts and waits on the clock
+  let idle = false;
+  const waiting = loop.idle().then(() => (idle = true));
+  await clock.advance(1000);
+  assert.equal(idle, false, 'the tick is still running');
+  await clock.advance(1000);
+  await waiting;
+  assert.equal(finished, 1);
+  await loop.idle(); // nothing running: settles without moving the clock
+  await loop.stop();
+});
