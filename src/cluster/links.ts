@@ -51,6 +51,14 @@ export async function releaseChildren(parent: string, view: ClusterView, store: 
   }
 }
 
+/** A child leaves: its links to its parents go at once (it will not report again to let go of them). */
+export async function dropParentLinks(child: string, view: ClusterView, store: ClusterStore) {
+  for (const r of view.parentsOf(child)) {
+    await store.deleteRelation(r.parent, r.child);
+    view.removeRelation(r.parent, r.child);
+  }
+}
+
 /** Parents a child must link to, as `host:port`, for its reply. */
 export function parentsForReply(child: string, view: ClusterView): string[] {
   const out: string[] = [];

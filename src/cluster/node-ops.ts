@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { badRequest, notFound } from '../lib/errors.ts';
 import type { ClusterView, Launching } from './view.ts';
 import type { EventLog } from './scale-events.ts';
-import { newRelationsFor, releaseChildren, saveRelations } from './links.ts';
+import { dropParentLinks, newRelationsFor, releaseChildren, saveRelations } from './links.ts';
 
 /** What node operations need from the catalog (launch configs and policies by name). */
 export interface CatalogReader {
@@ -234,6 +234,7 @@ export function createNodeOps(d: NodeOpsDeps) {
       if (!next) return false;
       const now = d.clock.now();
       await releaseChildren(address, d.view, d.store, now);
+      await dropParentLinks(address, d.view, d.store);
       d.onNodeGone?.(address);
       try {
         await d.cloud.terminate(n.identifier, opts.cloudReason);

@@ -150,6 +150,21 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
     assert.equal(unavailable.find((p: { host: string }) => p.host === edge.host)?.state, 'TERMINATED');
   });
 
+  it('a dead edge kept as a terminated row (deleteDeadGroupNodesOnCleanUp=false) loses its links to its origin', async (t) => {
+    const h = await startHarness(t, { config: { 'instancecontroller.deleteDeadGroupNodesOnCleanUp': false } });
+    const c = await cluster(t, h, 4, 230);
+    h.start();
+    await c.run(5000);
+    const [edge] = c.role('edge');
+    assert.equal(h.rt.view.parentsOf(edge.host).length, 1, 'linked to its origin while alive');
+    await edge.kill();
+    await c.run(40_000);
+    assert.equal(h.rt.view.nodes.get(edge.host)?.state, 'terminated');
+    // A link left behind would make the broker count the dead edge as a way to the stream.
+    assert.deepEqual(h.rt.view.parentsOf(edge.host), []);
+    assert.deepEqual((await h.rt.store.listRelations(c.group)).filter((r) => r.child === edge.host), []);
+  });
+
   it('an empty pool produces a refused event with the numbers, and the loop keeps going', async (t) => {
     const h = await startHarness(t);
     const c = await cluster(t, h, 2, 80);
