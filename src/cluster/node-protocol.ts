@@ -4,7 +4,7 @@ import type { ClusterStore } from '../store/cluster-store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Config } from '../config/schema.ts';
-import type { ClusterView } from './view.ts';
+import { streamKey, type ClusterView } from './view.ts';
 import type { NodeOps } from './node-ops.ts';
 import { parentsForReply, setLinkState } from './links.ts';
 
@@ -35,6 +35,15 @@ export const reportSchema = z.object({
   streams: z
     .array(z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count }))
     .max(MAX_REPORT_STREAMS, `at most ${MAX_REPORT_STREAMS} streams per report`)
+    // `live` and `/live/` are one scope: a stream listed twice has no single truth (and no single row).
+    .superRefine((streams, ctx) => {
+      const seen = new Set<string>();
+      for (const [i, s] of streams.entries()) {
+        const k = streamKey(s.scope, s.name);
+        if (seen.has(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `stream ${s.scope}/${s.name} is listed twice` });
+        seen.add(k);
+      }
+    })
     .default([]),
   links: z
     .array(z.object({ parent: z.string().min(1).max(300), state: z.enum(LINK_STATES) }))
@@ -195,13 +204,14 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     const n = d.view.nodes.get(body.host);
     if (!n) return unknownHost(body.host);
     if (body.type === 'publish') {
+      const known = d.view.stream(n.address, body.scope, body.name);
       const s: NodeStream = {
         address: n.address,
         scope: body.scope,
         name: body.name,
-        publishers: Math.max(1, d.view.stream(n.address, body.scope, body.name)?.publishers ?? 0),
-        subscribers: d.view.stream(n.address, body.scope, body.name)?.subscribers ?? 0,
-        startTime: d.view.stream(n.address, body.scope, body.name)?.startTime ?? d.clock.now(),
+        publishers: Math.max(1, known?.publishers ?? 0),
+        subscribers: known?.subscribers ?? 0,
+        startTime: known?.startTime ?? d.clock.now(),
       };
       d.view.addStream(s);
       persist(n.address, () => d.store.upsertStream(s));

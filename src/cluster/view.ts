@@ -147,13 +147,13 @@ export class ClusterView {
   // ---- streams
   /** Replaces a node's streams (its report is the truth for that node). */
   setNodeStreams(address: string, streams: NodeStream[]) {
-    const old = this.streamsByNode.get(address);
-    if (old) for (const s of old.values()) this.unindex(s.scope, s.name, address);
+    // index() updates the carriers a stream already has: only the streams that went are unindexed.
     const next = new Map<string, NodeStream>();
     for (const s of streams) {
       next.set(streamKey(s.scope, s.name), s);
       this.index(s);
     }
+    for (const [k, s] of this.streamsByNode.get(address) ?? []) if (!next.has(k)) this.unindex(s.scope, s.name, address);
     this.streamsByNode.set(address, next);
   }
 

@@ -117,6 +117,10 @@ describe('ClusterView slots (the broker walks these)', () => {
     assert.deepEqual(carriers(), ['10.0.0.1:2', '10.0.0.2:0']);
     assert.equal(view.carriersOf('live/room', 's1')![0].slot, view.slot('10.0.0.1'));
     assert.equal(view.carriersOf('live', 'room/s1'), undefined, 'scope and name are not one joined string');
+    view.setNodeStreams('10.0.0.1', [stream('10.0.0.1', 5), { ...stream('10.0.0.1', 1), name: 's2' }]);
+    assert.deepEqual(carriers(), ['10.0.0.1:5', '10.0.0.2:0'], 'a stream the next report keeps is updated in place');
+    view.setNodeStreams('10.0.0.1', [stream('10.0.0.1', 2)]);
+    assert.equal(view.carriersOf('live/room', 's2'), undefined, 'a stream the next report drops is gone');
     view.setNodeStreams('10.0.0.2', []);
     assert.deepEqual(carriers(), ['10.0.0.1:2']);
     view.removeNode('10.0.0.1');

@@ -41,6 +41,7 @@ describe('node protocol v1', () => {
       [{ connections: { publishers: 'many', subscribers: 0 } }, /connections\.publishers/],
       [{ cpu: 7 }, /cpu/],
       [{ host: 'bad host/with space' }, /host/],
+      [{ streams: [{ scope: 'live', name: 's1', publishers: 1, subscribers: 0 }, { scope: '/live/', name: 's1', publishers: 0, subscribers: 3 }] }, /streams\.1: stream live\/s1 is listed twice/],
       [{ streams: Array.from({ length: MAX_REPORT_STREAMS + 1 }, (_, i) => ({ scope: 'live', name: `s${i}`, publishers: 0, subscribers: 0 })) }, /streams/],
     ] as const) {
       await h.clock.advance(1000);
