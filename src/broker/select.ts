@@ -355,10 +355,10 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   return finish(p, req, 'origin-fallback', 'origin');
 }
 
-/** Does the group have edges (any not being terminated)? */
+/** Does the group have edges (any not being terminated)? Looks at edges only, not at every node. */
 function hasEdges(view: ClusterView, group: string): boolean {
-  for (const n of view.nodes.values()) {
-    if (n.group === group && n.role === 'edge' && n.state !== 'terminating' && n.state !== 'terminated') return true;
+  for (const { node } of view.slotsOfRole('edge') ?? []) {
+    if (node && node.group === group && node.state !== 'terminating' && node.state !== 'terminated') return true;
   }
   return false;
 }

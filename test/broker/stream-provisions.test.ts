@@ -135,7 +135,12 @@ test('body validation: meta required and an object; stream an array of {name, le
   const l = await call('POST', '/event/meta/live/t', '{meta:{qos:3}}');
   assert.equal(l.status, 201, JSON.stringify(l.body));
   // Scope and stream are both required.
-  assert.equal((await call('POST', '/event/meta/live', { meta: {} })).status, 400);
+  const missing = await call('POST', '/event/meta/live', { meta: {} });
+  assert.equal(missing.status, 400);
+  assert.match(missing.body.errorMessage, /use \/admin\/event\/meta\/\{scope\}\/\{stream\}/);
+  const long = await call('POST', `/event/meta/live/${'n'.repeat(255)}`, { meta: {} });
+  assert.equal(long.status, 400);
+  assert.match(long.body.errorMessage, /Stream name too long: 255 characters, at most 254/);
 });
 
 test('provision routes need the admin token', async (t) => {

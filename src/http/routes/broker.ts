@@ -62,13 +62,16 @@ function actionParam(q: Query): BrokerAction {
   throw badRequest(`Invalid query parameter action: ${JSON.stringify(v)}; use broadcast or subscribe.`, 'SM_VALIDATION');
 }
 
-/** Splits `scope…/stream` (empty segments dropped) and checks the lengths. */
-function scopeAndName(segments: string[]): { scope: string; name: string } {
+/**
+ * `scope…/stream` from path segments (empty ones dropped), lengths checked; `base` is the route prefix the
+ * error message shows (the broker's `/event`, the provisions' `/admin/event/meta`).
+ */
+export function scopeAndName(segments: string[], base = '/event'): { scope: string; name: string } {
   if (segments.length < 2) {
     throw badRequest(
       segments.length
-        ? `Missing scope or stream name in /event/${segments.join('/')}: use /event/{scope}/{stream}, e.g. /event/live/stream1.`
-        : 'Missing stream name: use /event/{scope}/{stream}, e.g. /event/live/stream1.',
+        ? `Missing scope or stream name in ${base}/${segments.join('/')}: use ${base}/{scope}/{stream}, e.g. ${base}/live/stream1.`
+        : `Missing stream name: use ${base}/{scope}/{stream}, e.g. ${base}/live/stream1.`,
       'SM_VALIDATION',
     );
   }
@@ -219,16 +222,7 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
     const params = req.params as { version: string; '*': string };
     const raw = params['*'];
     const q = req.query as Query;
-    // Fast path, the broker read `scope…/stream` without empty segments: no array, no join.
-    const cut = raw.lastIndexOf('/');
-    if (cut > 0 && cut < raw.length - 1 && raw.charCodeAt(0) !== 47 && raw.indexOf('//') === -1) {
-      const name = raw.slice(cut + 1);
-      if (name !== 'stats' && name !== 'join') {
-        const scope = raw.slice(0, cut);
-        checkLengths(scope, name);
-        return read(scope, name, q);
-      }
-    }
+    // Plain broker reads are answered ahead of Fastify (broker-fast-path.ts); what reaches here is rarer.
     const segments = raw.split('/').filter(Boolean);
     const n = segments.length;
     const last = segments[n - 1];

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import type { StreamProvision } from '../../domain/types.ts';
 import type { ClusterStore } from '../../store/cluster-store.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { badRequest, notFound } from '../../lib/errors.ts';
+import { notFound } from '../../lib/errors.ts';
 import { parse } from '../validate.ts';
 import { acceptsClients, type ClusterView } from '../../cluster/view.ts';
 import type { ProvisionCache } from '../../broker/provision-cache.ts';
+import { MAX_NAME_LENGTH, scopeAndName } from './broker.ts';
 
 export interface StreamProvisionRouteDeps {
   provisions: ProvisionCache;
@@ -51,21 +52,10 @@ const flag = z.preprocess(
   z.enum(['true', 'false', '1', '0', ''], { errorMap: () => ({ message: 'use true or false' }) }).optional(),
 );
 const purgeQuerySchema = z.object({ includeActive: flag }).passthrough();
-const getQuerySchema = z.object({ key: z.string().max(254).optional() }).passthrough();
+const getQuerySchema = z.object({ key: z.string().max(MAX_NAME_LENGTH).optional() }).passthrough();
 
 /** Provision address `scope…/stream` from the wildcard (the last segment is the stream name). */
-function target(req: FastifyRequest): { scope: string; name: string } {
-  const raw = (req.params as { '*': string })['*'] ?? '';
-  const segments = raw.split('/').filter(Boolean);
-  if (segments.length < 2) {
-    throw badRequest(`Missing scope or stream name: use /admin/event/meta/{scope}/{stream}, e.g. /admin/event/meta/live/stream1.`, 'SM_VALIDATION');
-  }
-  const name = segments[segments.length - 1];
-  const scope = segments.slice(0, -1).join('/');
-  if (name.length > 254) throw badRequest(`Stream name too long: ${name.length} characters, at most 254.`, 'SM_VALIDATION');
-  if (scope.length > 1024) throw badRequest(`Scope too long: ${scope.length} characters, at most 1024.`, 'SM_VALIDATION');
-  return { scope, name };
-}
+const target = (req: FastifyRequest) => scopeAndName(((req.params as { '*': string })['*'] ?? '').split('/').filter(Boolean), '/admin/event/meta');
 
 /** The classic envelope `{name, scope (no slash), data: {meta}, updated}`. */
 const envelope = (p: StreamProvision, data: Record<string, unknown> = { meta: p.meta }) => ({
