@@ -109,12 +109,12 @@ export function createMetrics(deps: MetricsDeps) {
 
   new Gauge({
     name: 'group_load_percent',
-    help: 'Load of a role in a group: connections of its inservice nodes / their capacity x 100 (design §6).',
+    help: 'Load of a role in a group: connections of its inservice nodes (with clients handed out since their last report) / their capacity x 100 (design §6).',
     labelNames: ['group', 'role'] as const,
     registers,
     collect() {
       this.reset();
-      for (const [k, { used, capacity }] of loadByGroupRole(view.nodes.values())) {
+      for (const [k, { used, capacity }] of loadByGroupRole(view)) {
         const [group, role] = k.split('\u0000');
         this.set({ group, role }, capacity > 0 ? (used / capacity) * 100 : 0);
       }
@@ -272,13 +272,14 @@ interface Cell {
   n: number;
 }
 /** Connections and capacity of inservice nodes per `group\0role` (design §6 load). */
-function loadByGroupRole(nodes: Iterable<ClusterNode>): Map<string, { used: number; capacity: number }> {
+function loadByGroupRole(view: ClusterView): Map<string, { used: number; capacity: number }> {
   const out = new Map<string, { used: number; capacity: number }>();
-  for (const n of nodes) {
+  for (const n of view.nodes.values()) {
     if (n.state !== 'inservice') continue;
     const k = `${n.group}\u0000${n.role}`;
     const acc = out.get(k) ?? { used: 0, capacity: 0 };
-    acc.used += n.connections.publishers + n.connections.subscribers;
+    // view.load, as the autoscaler counts it: clients handed out since the last report included.
+    acc.used += view.load(n);
     acc.capacity += n.capacity;
     out.set(k, acc);
   }

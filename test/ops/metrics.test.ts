@@ -70,7 +70,7 @@ test('nodes gauge counts nodes per group, role and state, with zeros and launche
   assert.equal(await value(m, 'nodes', { group: 'g1', role: 'edge', state: 'terminated' }), 1);
 });
 
-test('group_load_percent is connections / capacity x 100 over inservice nodes only', async () => {
+test('group_load_percent is connections (hand-outs included) / capacity x 100 over inservice nodes only', async () => {
   const view = populatedView();
   const m = createMetrics({ view, clock: new ManualClock() });
   // Edges: (30 + 10) / (100 + 100); the draining edge's 50 subscribers do not count.
@@ -80,6 +80,9 @@ test('group_load_percent is connections / capacity x 100 over inservice nodes on
 
   view.setNode({ ...view.nodes.get('10.0.0.3')!, capacity: 300, connections: { publishers: 0, subscribers: 130 } });
   assert.equal(await value(m, 'group_load_percent', { group: 'g1', role: 'edge' }), 40);
+  // Clients the broker handed out since the last report count, as they do for the autoscaler.
+  view.noteHandedOut('10.0.0.3', 40);
+  assert.equal(await value(m, 'group_load_percent', { group: 'g1', role: 'edge' }), 50);
 });
 
 test('nodes_unresponsive counts serving nodes that missed two reports, on the injected clock', async () => {
