@@ -94,5 +94,19 @@ test('frames the proxy writes are valid for ws (masked close to a server, unmask
     ['ping', null],
   ]);
   assert.equal(got[2][0], 'client-close');
-  assert.equal((got[2][1] as [number, string])[0], 1001);
+  const [code, reason] = got[2][1] as [number, string];
+  assert.equal(code, 1001);
+  // 100 × 'é' is 200 bytes; the cut keeps whole characters within 123 bytes: 61 × 'é' = 122 bytes.
+  assert.equal(reason, 'é'.repeat(61));
+  assert.equal(Buffer.byteLength(reason), 122);
+  assert.equal(got.length, 3, 'no error from the receiver');
+
+  // With one-byte characters the reason is cut to exactly 123 bytes.
+  const ascii: Array<[number, string]> = [];
+  const asClient2 = new Receiver({ isServer: false });
+  asClient2.on('conclude', (c, r) => ascii.push([c, r.toString()]));
+  asClient2.on('error', (e: Error) => ascii.push([-1, e.message]));
+  asClient2.write(closeFrame(1000, 'x'.repeat(200), false));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(ascii, [[1000, 'x'.repeat(123)]]);
 });

@@ -3,11 +3,14 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
-import { WebSocket, type ClientOptions } from 'ws';
 import { createWsProxy, type WsProxy, type WsProxyConfig } from '../../src/proxy/ws-proxy.ts';
 import { startSimNode, type SimNode } from '../../src/sim/node-sim.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { systemClock, type Clock } from '../../src/lib/clock.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { ManualClock } from '../../src/lib/manual-clock.ts';
+import { within } from '../support/ws.ts';
+
+export { client, rawSocketOf, until, within, type Client, type Frame } from '../support/ws.ts';
 
 export const CONFIG: WsProxyConfig = { enabled: true, idleTimeout: 0, pingInterval: 30000, handshakeTimeout: 5000, maxSessions: 1000 };
 
@@ -43,7 +46,9 @@ export async function proxyRig(
   const proxy = createWsProxy({
     config: { ...CONFIG, ...opts.config },
     log: createLogger('silent'),
-    clock: opts.clock ?? systemClock,
+    // A clock nobody advances unless the test does: the janitor, the close grace period and the shutdown
+    // cutoff never fire on their own, so nothing passes by waiting out a real timer.
+    clock: opts.clock ?? new ManualClock(),
     resolveTarget: opts.resolveTarget,
   });
   const server = http.createServer((_req, res) => res.end('plain http'));
@@ -58,47 +63,6 @@ export async function proxyRig(
   });
   const port = (server.address() as AddressInfo).port;
   return { proxy, server, port, url: (p) => `ws://127.0.0.1:${port}${p}` };
-}
-
-export interface Client {
-  ws: WebSocket;
-  frames: { data: Buffer; binary: boolean }[];
-  /** Resolves with the n-th frame (1-based count of frames received). */
-  frame(n: number): Promise<{ data: Buffer; binary: boolean }>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-/** Opens a client and collects every frame from the start (so the node's first frame is never missed). */
-export function client(url: string, protocols?: string[], options?: ClientOptions): Promise<Client> {
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, handshakeTimeout: 5000, ...options });
-  const frames: Client['frames'] = [];
-  const wake: (() => void)[] = [];
-  ws.on('message', (data, binary) => {
-    frames.push({ data: data as Buffer, binary });
-    for (const w of wake.splice(0)) w();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  const frame = async (n: number) => {
-    const wait = (async () => {
-      while (frames.length < n) await new Promise<void>((r) => wake.push(r));
-      return frames[n - 1];
-    })();
-    return within(wait, `frame ${n}`, 10000);
-  };
-  const c: Client = {
-    ws,
-    frames,
-    frame,
-    // Timed from the moment a test waits for it, so a missing close fails the test instead of hanging it.
-    get closed() {
-      return within(closed, 'the client socket to close');
-    },
-  };
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(c));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
-  });
 }
 
 export interface RawAnswer {
@@ -158,23 +122,4 @@ export function dialSpy(t: TestContext, ignorePorts: number[]) {
   return { dials, restore };
 }
 
-/** Waits (bounded) for a condition that depends on socket I/O finishing. */
-export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r)); // let socket I/O run; no timer
-  }
-}
-
 export const proxyPath = (host: string, extra = '', app = 'live', id = 'stream1') => `/streammanager/?id=${id}&host=${host}&app=${app}${extra}`;
-
-/** Fails instead of hanging when a promise that the feature should settle never does. */
-export function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}

@@ -6,10 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { ManualClock } from '../../src/lib/manual-clock.ts';
-import { client, proxyPath, proxyRig, rawUpgrade, resolverOf, simNode, until, within } from './helpers.ts';
-
-
-const rawSocketOf = (ws: unknown) => (ws as { _socket: net.Socket })._socket;
+import { client, proxyPath, proxyRig, rawSocketOf, rawUpgrade, resolverOf, simNode, until, within } from './helpers.ts';
 
 test('handshake timeout: a node that accepts TCP but never answers gives 504 after handshakeTimeout', async (t) => {
   const clock = new ManualClock();
@@ -64,7 +61,7 @@ test('idle timeout: a session without data frames for idleTimeout is closed (100
   await until(() => node.wsOpen === 0, 'node side to close');
 });
 
-test('keep-alive: a silent client is pinged; one that never answers is dropped and its half-dead pair reaped', async (t) => {
+test('keep-alive: a silent client is pinged again and again; one that never answers is dropped and its half-dead pair reaped', async (t) => {
   const clock = new ManualClock();
   const node = await simNode(t);
   const rig = await proxyRig(t, { resolveTarget: resolverOf([node]), config: { pingInterval: 1000 }, clock });
@@ -72,11 +69,23 @@ test('keep-alive: a silent client is pinged; one that never answers is dropped a
   let pings = 0;
   c.ws.on('ping', () => pings++);
   await c.frame(1);
+  const id = rig.proxy.list()[0].id;
+  // ws answers each ping with a pong (a masked empty frame, 6 bytes); once the proxy has counted those bytes
+  // it has seen the answer, so the next sweep resets the client's silence: no race with the clock.
+  const PONG_BYTES = 6;
+  const pongSeen = (n: number) => until(() => rig.proxy.get(id)!.bytesIn >= n * PONG_BYTES, `pong ${n} at the proxy`);
 
   await clock.advance(1000);
   await until(() => pings === 1, 'a ping at the client');
-  await clock.advance(3000);
-  assert.ok(pings >= 1);
+  await pongSeen(1);
+  // The janitor sweeps every 250 ms: the pong is folded in at 1250, so the client is silent again from then
+  // and is pinged a second time one pingInterval later (2250).
+  await clock.advance(1500);
+  await until(() => pings === 2, 'a second ping at the client');
+  await pongSeen(2);
+  await clock.advance(1500);
+  await until(() => pings === 3, 'a third ping at the client');
+  await pongSeen(3);
   assert.equal(rig.proxy.list('healthy').length, 1, 'a client that answers pings stays');
   assert.equal(node.wsOpen, 1);
 

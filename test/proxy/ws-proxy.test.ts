@@ -3,15 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CONNECT_SUCCESS_FRAME } from '../../src/sim/node-sim.ts';
-import { client, proxyPath, proxyRig, resolverOf, simNode, until } from './helpers.ts';
+import { client, proxyPath, proxyRig, rawSocketOf, resolverOf, simNode, until, within } from './helpers.ts';
 
-test('parameters, X-Forwarded-For* headers, User-Agent and subprotocol reach the node', async (t) => {
+test('parameters, X-Forwarded-For* headers, User-Agent, Origin and subprotocol reach the node; Cookie and Authorization do not', async (t) => {
   const node = await simNode(t);
   const rig = await proxyRig(t, { resolveTarget: resolverOf([node]) });
   // Extra parameters with encoded characters, as the SDK sends them (values encodeURIComponent'd).
   const query = '/streammanager/?id=sub-3f2a&host=127.0.0.2&app=live&token=a%26b%3Dc%2F%3F&username=J%C3%BCrgen%20K&empty=&capabilities=2';
   const ua = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120';
-  const c = await client(rig.url(query), ['json'], { headers: { 'User-Agent': ua, Origin: 'https://app.example' } });
+  // Credentials meant for the manager's own origin must never travel on to the node.
+  const c = await client(rig.url(query), ['json'], {
+    headers: { 'User-Agent': ua, Origin: 'https://app.example', Cookie: 'sid=s', Authorization: 'Bearer x' },
+  });
   t.after(() => c.ws.terminate());
   await c.frame(1);
 
@@ -19,14 +22,17 @@ test('parameters, X-Forwarded-For* headers, User-Agent and subprotocol reach the
   const seen = node.wsConnections[0];
   assert.equal(seen.url, '/live?id=sub-3f2a&token=a%26b%3Dc%2F%3F&username=J%C3%BCrgen%20K&empty=&capabilities=2');
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
-  const localPort = (c.ws as unknown as { _socket: { localPort: number } })._socket.localPort;
+  const localPort = rawSocketOf(c.ws).localPort;
   assert.equal(seen.headers['x-forwarded-for-meta-port'], String(localPort));
   assert.equal(seen.headers['x-forwarded-for-meta-type'], 'WEB');
   assert.equal(seen.headers['x-forwarded-for-meta-secure'], 'false');
   assert.equal(seen.headers['user-agent'], ua);
   assert.equal(seen.headers['sec-websocket-protocol'], 'json');
   assert.equal(seen.headers['sec-websocket-version'], '13');
+  // The browser's Origin is passed on verbatim (upstreamHeaders), so the node can apply its own origin policy.
+  assert.equal(seen.headers.origin, 'https://app.example');
   assert.equal(seen.headers.cookie, undefined);
+  assert.equal(seen.headers.authorization, undefined);
   assert.equal(seen.protocol, 'json');
   assert.equal(c.ws.protocol, 'json', 'the node’s subprotocol choice reaches the client');
 });
@@ -130,7 +136,7 @@ test('client vanishes without a close frame → node side is closed', async (t) 
   const rig = await proxyRig(t, { resolveTarget: resolverOf([node]) });
   const c = await client(rig.url(proxyPath('127.0.0.2')));
   await c.frame(1);
-  (c.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+  rawSocketOf(c.ws).destroy();
   await until(() => node.wsOpen === 0, 'node side to close');
   await until(() => rig.proxy.stats().sessions === 0, 'session to end');
 });
@@ -160,7 +166,9 @@ test('close() shuts every session and detaches from the server', async (t) => {
   const rig = await proxyRig(t, { resolveTarget: resolverOf([node]) });
   const c = await client(rig.url(proxyPath('127.0.0.2')));
   await c.frame(1);
-  await rig.proxy.close();
+  // The rig's clock is never advanced, so the shutdown cutoff cannot fire: close() must settle on the
+  // sessions finishing their close handshakes, or this fails instead of waiting.
+  await within(rig.proxy.close(), 'close() to settle once every session has closed');
   assert.equal((await c.closed).code, 1001);
   assert.equal(rig.server.listenerCount('upgrade'), 0);
   assert.equal(rig.proxy.stats().sessions, 0);

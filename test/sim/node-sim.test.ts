@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import Fastify from 'fastify';
 import { request } from 'undici';
-import { WebSocket } from 'ws';
 import { ManualClock, flush } from '../../src/lib/manual-clock.ts';
+import { client } from '../support/ws.ts';
 import { createNodeApi } from '../../src/cloud/node-api.ts';
 import { SimRequestError, startSimCluster, startSimNode, type SimNode, type SimNodeOptions } from '../../src/sim/node-sim.ts';
 
@@ -49,31 +49,6 @@ async function node(t: TestContext, opts: Partial<SimNodeOptions> & { manager: s
 }
 
 const pingApi = (token = '') => createNodeApi({ protocol: 'http', port: 5080, version: 'v1', accessToken: token, timeout: 1000 });
-
-/** Opens a client socket and collects its frames. */
-async function wsClient(url: string, protocols?: string[], headers?: Record<string, string>) {
-  const ws = new WebSocket(url, protocols, { headers });
-  const frames: { data: Buffer; binary: boolean }[] = [];
-  const waiters: (() => void)[] = [];
-  ws.on('message', (data, binary) => {
-    frames.push({ data: data as Buffer, binary });
-    waiters.splice(0).forEach((w) => w());
-  });
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return {
-    ws,
-    frames,
-    closed,
-    async frame(i: number) {
-      while (frames.length <= i) await new Promise<void>((r) => waiters.push(r));
-      return frames[i];
-    },
-  };
-}
 
 test('a report carries host, port, capacity, connection sums, streams and the cluster password as bearer', async (t) => {
   const m = await fakeManager(t);
@@ -231,22 +206,22 @@ test('ping answers the Server API envelope and checks the node token when set', 
 test('WebSocket: first frame is byte-identical to a Red5 Pro node, then text and binary frames echo unchanged', async (t) => {
   const m = await fakeManager(t);
   const n = await node(t, { manager: m.url, host: '127.0.0.3' });
-  const c = await wsClient(`ws://127.0.0.3:${n.port}/live/room1?id=sub-1&host=127.0.0.3`, ['json'], { 'x-forwarded-for': '10.1.2.3' });
+  const c = await client(`ws://127.0.0.3:${n.port}/live/room1?id=sub-1&host=127.0.0.3`, ['json'], { headers: { 'x-forwarded-for': '10.1.2.3' } });
   t.after(() => c.ws.terminate());
-  const first = await c.frame(0);
+  const first = await c.frame(1);
   assert.equal(first.binary, false);
   assert.equal(first.data.toString('utf8'), '{"data":{"type":"status","code":"NetConnection.Connect.Success"}}');
   assert.equal(c.ws.protocol, 'json');
 
   const text = '{"handleOffer":"stream1","transport":"udp","data":{"sdp":"v=0\\r\\n"}}';
   c.ws.send(text);
-  const echoed = await c.frame(1);
+  const echoed = await c.frame(2);
   assert.equal(echoed.binary, false);
   assert.equal(echoed.data.toString('utf8'), text);
 
   const bin = Buffer.from([0, 1, 2, 250, 255]);
   c.ws.send(bin);
-  const echoedBin = await c.frame(2);
+  const echoedBin = await c.frame(3);
   assert.equal(echoedBin.binary, true);
   assert.deepEqual(Buffer.from(echoedBin.data), bin);
 
@@ -263,15 +238,15 @@ test('WebSocket: first frame is byte-identical to a Red5 Pro node, then text and
   );
   assert.equal(n.wsOpen, 1);
   n.closeAllWebSockets(4001);
-  assert.equal(await c.closed, 4001);
+  assert.equal((await c.closed).code, 4001);
 });
 
 test('WebSocket without the json subprotocol gets none and still the first frame', async (t) => {
   const m = await fakeManager(t);
   const n = await node(t, { manager: m.url });
-  const c = await wsClient(`ws://127.0.0.2:${n.port}/live`);
+  const c = await client(`ws://127.0.0.2:${n.port}/live`);
   t.after(() => c.ws.terminate());
-  assert.equal((await c.frame(0)).data.toString(), '{"data":{"type":"status","code":"NetConnection.Connect.Success"}}');
+  assert.equal((await c.frame(1)).data.toString(), '{"data":{"type":"status","code":"NetConnection.Connect.Success"}}');
   assert.equal(c.ws.protocol, '');
 });
 
@@ -281,13 +256,13 @@ test('kill stops pings, reports and WebSocket sessions; revive brings them back 
   const n = await node(t, { manager: m.url, clock, autoReport: true, host: '127.0.0.4' });
   await n.waitForReports(1);
   const port = n.port;
-  const c = await wsClient(`ws://127.0.0.4:${port}/live`);
-  await c.frame(0);
+  const c = await client(`ws://127.0.0.4:${port}/live`);
+  await c.frame(1);
   assert.equal(await pingApi().ping('127.0.0.4', port), true);
 
   await n.kill();
   assert.equal(n.alive, false);
-  assert.equal(await c.closed, 1006, 'sessions drop as on a crash');
+  assert.equal((await c.closed).code, 1006, 'sessions drop as on a crash');
   assert.equal(await pingApi().ping('127.0.0.4', port), false);
   assert.equal(clock.pendingTimers, 0, 'no report is scheduled');
   await clock.advance(60_000);
@@ -301,9 +276,9 @@ test('kill stops pings, reports and WebSocket sessions; revive brings them back 
   await n.waitForReports(2);
   assert.equal(m.reports().length, 2);
   assert.equal(clock.pendingTimers, 1, 'reporting resumed on schedule');
-  const c2 = await wsClient(`ws://127.0.0.4:${port}/live`);
+  const c2 = await client(`ws://127.0.0.4:${port}/live`);
   t.after(() => c2.ws.terminate());
-  assert.equal((await c2.frame(0)).binary, false);
+  assert.equal((await c2.frame(1)).binary, false);
 });
 
 test('startSimCluster starts nodes on consecutive loopback addresses', async (t) => {
