@@ -57,7 +57,9 @@ function end(n: NodeSnap, rule: 'drain-empty' | 'drain-timeout', reason: string,
 
 function planRoles(g: GroupSnapshot, snapshot: Snapshot, m: AutoscalerMemory, now: number, out: PlanItem[]) {
   const s = snapshot.settings;
-  const sub = subscriberCapacity(g, s, now);
+  // A copy: the running capacity drops with every drain planned on the floored role in this tick, so
+  // per-region entries of the same role cannot together take the group below baseCapacity.
+  const sub = { ...subscriberCapacity(g, s, now) };
   for (const r of g.roles) {
     const e = estimateRole(r, s, now);
     const t = r.target;
@@ -91,5 +93,6 @@ function planRoles(g: GroupSnapshot, snapshot: Snapshot, m: AutoscalerMemory, no
         subscriberCapacityAfter: floored ? sub.capacity - c.capacity : null,
       }),
     });
+    if (floored) sub.capacity -= c.capacity;
   }
 }

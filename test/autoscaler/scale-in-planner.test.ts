@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMemory } from '../../src/autoscaler/memory.ts';
 import { keyOf, SCALE_IN_REASON } from '../../src/autoscaler/estimator.ts';
-import { flatPolicy, group, NOW, node, ofKind, origin, plan, target, world, type WorldOptions } from './helpers.ts';
+import { flatPolicy, group, NOW, node, ofKind, origin, plan, regionPolicy, target, world, type WorldOptions } from './helpers.ts';
 
 const EDGE = keyOf('g1', 'us-test1', 'edge');
 const ORIGIN = keyOf('g1', 'us-test1', 'origin');
@@ -74,6 +74,26 @@ test('scale-in: baseCapacity floor on subscriber capacity', async (t) => {
     assert.equal(drains(o).length, 0);
     assert.equal(drains({ ...o, groups: [group({ baseCapacity: 100 })] }).length, 1);
   });
+});
+
+test('scale-in: baseCapacity floor counts drains planned in the same tick across regions', () => {
+  // 4 edges of 100 over 2 regions, baseCapacity 300: each region alone could drain one (400 - 100 ≥ 300),
+  // but together they would leave 200. Only one drain.
+  const eu = { region: 'eu-test1', availabilityZone: 'eu-test1-a' };
+  const d = drains({
+    groups: [group({ regions: ['us-test1', 'eu-test1'], baseCapacity: 300 })],
+    policies: [regionPolicy({ default: [target('origin', { maxLimit: 1 }), target('edge')] })],
+    nodes: [origin('o1'), node('us1'), node('us2'), node('eu1', eu), node('eu2', eu)],
+  });
+  assert.equal(d.length, 1);
+  assert.equal(d[0].data.subscriberCapacityAfter, 300);
+  // Room for two: both regions drain one, the second sees the first.
+  const d2 = drains({
+    groups: [group({ regions: ['us-test1', 'eu-test1'], baseCapacity: 200 })],
+    policies: [regionPolicy({ default: [target('origin', { maxLimit: 1 }), target('edge')] })],
+    nodes: [origin('o1'), node('us1'), node('us2'), node('eu1', eu), node('eu2', eu)],
+  });
+  assert.deepEqual(d2.map((x) => x.data.subscriberCapacityAfter), [300, 200]);
 });
 
 test('scale-in: cool-down since the last scale-out or scale-in', async (t) => {
