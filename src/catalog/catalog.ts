@@ -6,6 +6,8 @@ import { parseScalePolicy } from '../domain/scale-policy.ts';
 import { StoreConflictError, type ClusterStore } from '../store/cluster-store.ts';
 import { badRequest, conflict, describeZodIssues, notFound } from '../lib/errors.ts';
 import { parseLenientJson } from '../lib/lenient-json.ts';
+import { deepFreeze } from '../lib/deep-freeze.ts';
+import { createSerial } from '../lib/serial.ts';
 import type { Logger } from '../lib/logger.ts';
 
 /** Scale-out threshold (percent) of a role nobody has set (reference §2.3). */
@@ -56,14 +58,6 @@ export interface Catalog {
   importDirectories(launchDir: string, policyDir: string): Promise<ImportResult>;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
-}
-
 /** One kind of named document: launch configurations and scale policies share every rule. */
 interface Kind<T extends { name: string }> {
   /** "launch configuration" / "scale policy", for messages. */
@@ -107,12 +101,7 @@ export async function createCatalog(deps: { store: ClusterStore; log: Logger }):
   let thresholds = new Map<Role, number>();
 
   // Writes and reloads run one at a time, so the cache always ends in the order the store saw the writes.
-  let queue: Promise<unknown> = Promise.resolve();
-  function serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  const serial = createSerial();
 
   async function load() {
     const [lcs, sps, alarms] = await Promise.all([store.listLaunchConfigs(), store.listScalePolicies(), store.listAlarms()]);

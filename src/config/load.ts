@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { configSchema, knownKeys, SECRET_KEYS, type Config } from './schema.ts';
 import { describeZodIssues } from '../lib/errors.ts';
+import { deepFreeze } from '../lib/deep-freeze.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,14 +80,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(parsed.data!);
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }
 
 /** Config path from argv (`--config path` / `--config=path`) or SM_CONFIG. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { Lease } from './cluster-store.ts';
+import { createSerial } from '../lib/serial.ts';
 import { CONNECT_TIMEOUT_MS, type MysqlOptions } from './mysql-store.ts';
 
 export interface LeaseLog {
@@ -34,12 +35,7 @@ export function createMysqlLease(
   let conn: Connection | null = null;
   let held = false;
   // acquire()/release() calls are chained so two of them never share the connection mid-query.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const next = queue.then(fn, fn);
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  const serial = createSerial();
 
   const drop = (c: Connection) => {
     if (conn === c) {
