@@ -48,9 +48,6 @@ const codeOf = (err: unknown) => {
   return typeof c === 'string' ? c : null;
 };
 
-// Order inside a tick: explain, then remove what is dead or done, then move drains, then add capacity.
-const ORDER: Record<PlanItem['kind'], number> = { event: 0, terminate: 1, cancelDrain: 2, drain: 3, launch: 4 };
-
 export function createActuator(d: ActuatorDeps): Actuator {
   const log = d.log.child({ component: 'autoscaler-actuator' });
   const flights = new Map<number, InFlightSnap & { promise: Promise<unknown> }>();
@@ -179,14 +176,14 @@ export function createActuator(d: ActuatorDeps): Actuator {
 
   return {
     async execute(items) {
-      const sorted = [...items].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]);
       const results: ItemResult[] = [];
-      // Items of one kind are independent (distinct nodes), so they run concurrently; launches run one
-      // pre-check at a time so two groups never count the same free host.
+      // Order inside a tick: explain, then remove what is dead or done, then move drains, then add capacity;
+      // within a kind, plan order. Items of one kind are independent (distinct nodes), so they run
+      // concurrently; launches run one pre-check at a time so two groups never count the same free host.
       for (const kind of ['event', 'terminate', 'cancelDrain', 'drain'] as const) {
-        results.push(...(await Promise.all(sorted.filter((i) => i.kind === kind).map(run))));
+        results.push(...(await Promise.all(items.filter((i) => i.kind === kind).map(run))));
       }
-      for (const item of sorted) if (item.kind === 'launch') results.push(await run(item));
+      for (const item of items) if (item.kind === 'launch') results.push(await run(item));
       return results;
     },
     inFlight: () => [...flights.values()].map(({ promise: _p, ...f }) => f),

@@ -2,6 +2,7 @@ import type { ClusterNode, LaunchConfig, PolicyTarget, Role, ScalePolicy } from 
 import type { Config } from '../config/schema.ts';
 import type { ClusterView } from '../cluster/view.ts';
 import { policyTargets } from '../domain/scale-policy.ts';
+import { capacityFor, instanceTypeFor } from '../domain/launch-config.ts';
 import { keyOf } from './estimator.ts';
 import type { AutoscalerSettings, GroupSnapshot, InFlightSnap, NodeSnap, RoleSnapshot, Snapshot } from './types.ts';
 
@@ -133,7 +134,6 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
         break;
       }
       for (const [role, target] of targets) {
-        const lt = lc?.targets.target.find((t) => t.role === role);
         roles.push({
           key: keyOf(g.name, region, role),
           group: g.name,
@@ -141,8 +141,8 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
           role,
           target,
           threshold: thresholdOf(role),
-          unitCapacity: lt?.connectionCapacity ?? 0,
-          instanceType: lt?.instanceType ?? null,
+          unitCapacity: (lc ? capacityFor(lc, role) : null) ?? 0,
+          instanceType: lc ? instanceTypeFor(lc, role) : null,
           zones: zonesByRegion.get(region) ?? [],
           nodes: nodes.filter((n) => n.role === role && n.region === region),
           inFlight: inFlight.filter((f) => f.role === role && f.region === region),

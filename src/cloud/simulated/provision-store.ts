@@ -79,66 +79,116 @@ CREATE TABLE IF NOT EXISTS provisions (
 CREATE INDEX IF NOT EXISTS provisions_pool ON provisions (location, instanceType, state);
 `;
 
-
-
 export class ProvisionStore {
   readonly file: string;
   private readonly db: Database.Database;
+  private readonly s;
+  private readonly tx;
 
   constructor(dataDir: string) {
     const dir = join(dataDir, PROVISION_DIR);
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, PROVISION_FILE);
-    this.db = new Database(this.file);
-    this.db.pragma('journal_mode = WAL');
+    const db = (this.db = new Database(this.file));
+    db.pragma('journal_mode = WAL');
     // Another manager process on the same file waits briefly instead of failing at once.
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+
+    const p = <R = unknown>(sql: string) => db.prepare<unknown[], R>(sql);
+    // Every statement is prepared once, here.
+    const s = (this.s = {
+      listAll: p<Provision>(`SELECT * FROM provisions ORDER BY created, rowid`),
+      listAvailable: p<Provision>(`SELECT * FROM provisions WHERE state = 'AVAILABLE' ORDER BY created, rowid`),
+      listUnavailable: p<Provision>(`SELECT * FROM provisions WHERE state <> 'AVAILABLE' ORDER BY created, rowid`),
+      get: p<Provision>('SELECT * FROM provisions WHERE host = ?'),
+      byIdentifier: p<Provision>(`SELECT * FROM provisions WHERE identifier = ? AND state = 'ASSIGNED'`),
+      assigned: p<Provision>(`SELECT * FROM provisions WHERE state = 'ASSIGNED' ORDER BY launchTime, rowid`),
+      countAvailable: p<{ n: number }>(`SELECT COUNT(*) AS n FROM provisions WHERE state = 'AVAILABLE' AND location = ? AND instanceType = ?`),
+      insert: p(
+        `INSERT INTO provisions (nodeId, location, host, port, instanceType, state, meta, created, updated)
+         VALUES (@nodeId, @location, @host, @port, @instanceType, 'AVAILABLE', @meta, @now, @now)`,
+      ),
+      reserve: p<Provision>(
+        `UPDATE provisions
+            SET state = 'ASSIGNED', identifier = @identifier, "group" = @group, role = @role, launchTime = @launchTime, updated = @now
+          WHERE nodeId = (SELECT nodeId FROM provisions
+                           WHERE state = 'AVAILABLE' AND location = @zone AND instanceType = @instanceType
+                           ORDER BY updated, rowid LIMIT 1)
+         RETURNING *`,
+      ),
+      release: p<Provision>(
+        `UPDATE provisions
+            SET state = @to, identifier = NULL, "group" = NULL, role = NULL, launchTime = NULL, updated = @now
+          WHERE identifier = @identifier AND state = 'ASSIGNED'
+         RETURNING *`,
+      ),
+      setState: p('UPDATE provisions SET state = ?, updated = ? WHERE nodeId = ?'),
+      delete: p('DELETE FROM provisions WHERE nodeId = ?'),
+      deleteUnassigned: p(`DELETE FROM provisions WHERE state <> 'ASSIGNED'`),
+      hosts: p<{ host: string }>(`SELECT host FROM provisions ORDER BY created, rowid`),
+    });
+
+    const get = (host: string) => s.get.get(host) ?? null;
+    // Every write is one transaction, run IMMEDIATE by the methods below.
+    this.tx = {
+      insertMany: db.transaction((list: NewProvision[], now: number) => {
+        const taken = list.filter((x) => get(x.host)).map((x) => x.host);
+        if (taken.length) throw new DuplicateHostError(taken);
+        return list.map((x) => {
+          const nodeId = `provision-${randomUUID()}`;
+          s.insert.run({ ...x, nodeId, now });
+          return get(x.host)!;
+        });
+      }),
+      reserve: db.transaction((params: Assignment & { zone: string; instanceType: string; now: number }) => s.reserve.get(params) ?? null),
+      release: db.transaction((params: { identifier: string; to: 'AVAILABLE' | 'TERMINATED'; now: number }) => s.release.get(params) ?? null),
+      transition: db.transaction((host: string, from: readonly ProvisionState[], to: ProvisionState, now: number) => {
+        const cur = get(host);
+        if (!cur || !from.includes(cur.state)) return null;
+        s.setState.run(to, now, cur.nodeId);
+        return get(host);
+      }),
+      remove: db.transaction((host: string): { removed: Provision | null; assigned: Provision | null } => {
+        const cur = get(host);
+        if (!cur) return { removed: null, assigned: null };
+        if (cur.state === 'ASSIGNED') return { removed: null, assigned: cur };
+        s.delete.run(cur.nodeId);
+        return { removed: cur, assigned: null };
+      }),
+      removeAllUnassigned: db.transaction(() => {
+        const count = s.deleteUnassigned.run().changes;
+        const retained = s.hosts.all().map((r) => r.host);
+        return { count, retained };
+      }),
+    };
   }
 
   list(filter: ProvisionFilter = 'all'): Provision[] {
-    const where = filter === 'available' ? `WHERE state = 'AVAILABLE'` : filter === 'unavailable' ? `WHERE state <> 'AVAILABLE'` : '';
-    return (this.db.prepare(`SELECT * FROM provisions ${where} ORDER BY created, rowid`).all() as Provision[]);
+    const st = filter === 'available' ? this.s.listAvailable : filter === 'unavailable' ? this.s.listUnavailable : this.s.listAll;
+    return st.all();
   }
 
   get(host: string): Provision | null {
-    const r = this.db.prepare('SELECT * FROM provisions WHERE host = ?').get(host) as Provision | undefined;
-    return r ?? null;
+    return this.s.get.get(host) ?? null;
   }
 
   /** The ASSIGNED provision running this instance identifier. */
   byIdentifier(identifier: string): Provision | null {
-    const r = this.db.prepare(`SELECT * FROM provisions WHERE identifier = ? AND state = 'ASSIGNED'`).get(identifier) as Provision | undefined;
-    return r ?? null;
+    return this.s.byIdentifier.get(identifier) ?? null;
   }
 
   assigned(): Provision[] {
-    return (this.db.prepare(`SELECT * FROM provisions WHERE state = 'ASSIGNED' ORDER BY launchTime, rowid`).all() as Provision[]);
+    return this.s.assigned.all();
   }
 
   countAvailable(zone: string, instanceType: string): number {
-    const r = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM provisions WHERE state = 'AVAILABLE' AND location = ? AND instanceType = ?`)
-      .get(zone, instanceType) as { n: number };
-    return r.n;
+    return this.s.countAvailable.get(zone, instanceType)!.n;
   }
 
   /** Stores every item or none: all AVAILABLE, with fresh `provision-<uuid>` ids. */
   insertMany(items: NewProvision[], now: number): Provision[] {
-    const run = this.db.transaction((list: NewProvision[]) => {
-      const taken = list.filter((p) => this.get(p.host)).map((p) => p.host);
-      if (taken.length) throw new DuplicateHostError(taken);
-      const insert = this.db.prepare(
-        `INSERT INTO provisions (nodeId, location, host, port, instanceType, state, meta, created, updated)
-         VALUES (@nodeId, @location, @host, @port, @instanceType, 'AVAILABLE', @meta, @now, @now)`,
-      );
-      return list.map((p) => {
-        const nodeId = `provision-${randomUUID()}`;
-        insert.run({ ...p, nodeId, now });
-        return this.get(p.host)!;
-      });
-    });
-    return run.immediate(items);
+    return this.tx.insertMany.immediate(items, now);
   }
 
   /**
@@ -146,20 +196,7 @@ export class ProvisionStore {
    * it; null when the pool has none. The host idle the longest is taken, so wear spreads over the pool.
    */
   reserve(zone: string, instanceType: string, a: Assignment, now: number): Provision | null {
-    const run = this.db.transaction(() => {
-      const r = this.db
-        .prepare(
-          `UPDATE provisions
-              SET state = 'ASSIGNED', identifier = @identifier, "group" = @group, role = @role, launchTime = @launchTime, updated = @now
-            WHERE nodeId = (SELECT nodeId FROM provisions
-                             WHERE state = 'AVAILABLE' AND location = @zone AND instanceType = @instanceType
-                             ORDER BY updated, rowid LIMIT 1)
-           RETURNING *`,
-        )
-        .get({ ...a, zone, instanceType, now }) as Provision | undefined;
-      return r ?? null;
-    });
-    return run.immediate();
+    return this.tx.reserve.immediate({ ...a, zone, instanceType, now });
   }
 
   /**
@@ -167,51 +204,22 @@ export class ProvisionStore {
    * cleared. Null when no ASSIGNED host runs that identifier (already released: idempotent).
    */
   release(identifier: string, to: 'AVAILABLE' | 'TERMINATED', now: number): Provision | null {
-    const run = this.db.transaction(() => {
-      const r = this.db
-        .prepare(
-          `UPDATE provisions
-              SET state = @to, identifier = NULL, "group" = NULL, role = NULL, launchTime = NULL, updated = @now
-            WHERE identifier = @identifier AND state = 'ASSIGNED'
-           RETURNING *`,
-        )
-        .get({ identifier, to, now }) as Provision | undefined;
-      return r ?? null;
-    });
-    return run.immediate();
+    return this.tx.release.immediate({ identifier, to, now });
   }
 
   /** Conditional state change of one host; null when the host is absent or not in one of `from`. */
   transition(host: string, from: readonly ProvisionState[], to: ProvisionState, now: number): Provision | null {
-    const run = this.db.transaction(() => {
-      const cur = this.get(host);
-      if (!cur || !from.includes(cur.state)) return null;
-      this.db.prepare('UPDATE provisions SET state = ?, updated = ? WHERE nodeId = ?').run(to, now, cur.nodeId);
-      return this.get(host);
-    });
-    return run.immediate();
+    return this.tx.transition.immediate(host, from, to, now);
   }
 
   /** Deletes one host unless it is ASSIGNED. */
   remove(host: string): { removed: Provision | null; assigned: Provision | null } {
-    const run = this.db.transaction(() => {
-      const cur = this.get(host);
-      if (!cur) return { removed: null, assigned: null };
-      if (cur.state === 'ASSIGNED') return { removed: null, assigned: cur };
-      this.db.prepare('DELETE FROM provisions WHERE nodeId = ?').run(cur.nodeId);
-      return { removed: cur, assigned: null };
-    });
-    return run.immediate();
+    return this.tx.remove.immediate(host);
   }
 
   /** Deletes every host that serves no group; returns the count removed and the hosts kept. */
   removeAllUnassigned(): { count: number; retained: string[] } {
-    const run = this.db.transaction(() => {
-      const count = this.db.prepare(`DELETE FROM provisions WHERE state <> 'ASSIGNED'`).run().changes;
-      const retained = (this.db.prepare(`SELECT host FROM provisions ORDER BY created, rowid`).all() as { host: string }[]).map((r) => r.host);
-      return { count, retained };
-    });
-    return run.immediate();
+    return this.tx.removeAllUnassigned.immediate();
   }
 
   close(): void {
