@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { streamKey, type ClusterView } from './view.ts';
 import type { NodeOps } from './node-ops.ts';
 import { parentsForReply, setLinkState } from './links.ts';
+import { describeZodIssues } from '../lib/errors.ts';
 
 /** A report may list at most this many streams; a node carrying more is misconfigured or hostile. */
 export const MAX_REPORT_STREAMS = 10_000;
@@ -26,32 +27,71 @@ export const scopeSchema = z
   .refine((s) => s.length > 0, 'must not be empty');
 export const streamNameSchema = z.string().min(1, 'must not be empty').max(254);
 
+const streamItemSchema = z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count });
+const linkItemSchema = z.object({ parent: z.string().min(1).max(300), state: z.enum(LINK_STATES) });
+export type ReportStream = z.infer<typeof streamItemSchema>;
+export type ReportLink = z.infer<typeof linkItemSchema>;
+
+/**
+ * The envelope of a report: what makes it a heartbeat. Stream and link items are checked one by one
+ * (sortReportItems), so one bad item is refused by itself instead of silencing the whole node (design §4).
+ */
 export const reportSchema = z.object({
   type: z.literal('report'),
   host: hostSchema,
   port: z.number().int().min(1).max(65535).optional(),
   capacity: z.number().int().min(1).max(10_000_000).optional(),
   connections: z.object({ publishers: count, subscribers: count }),
-  streams: z
-    .array(z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count }))
-    .max(MAX_REPORT_STREAMS, `at most ${MAX_REPORT_STREAMS} streams per report`)
-    // `live` and `/live/` are one scope: a stream listed twice has no single truth (and no single row).
-    .superRefine((streams, ctx) => {
-      const seen = new Set<string>();
-      for (const [i, s] of streams.entries()) {
-        const k = streamKey(s.scope, s.name);
-        if (seen.has(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `stream ${s.scope}/${s.name} is listed twice` });
-        seen.add(k);
-      }
-    })
-    .default([]),
-  links: z
-    .array(z.object({ parent: z.string().min(1).max(300), state: z.enum(LINK_STATES) }))
-    .max(MAX_REPORT_LINKS)
-    .default([]),
+  streams: z.array(z.unknown()).default([]),
+  links: z.array(z.unknown()).default([]),
   cpu: z.number().min(0).max(1).optional(),
   memory: z.number().min(0).max(1).optional(),
 });
+
+/** An item of a report that was not applied: its index in the report's `streams` (or `links`) array and why. */
+export interface RejectedItem {
+  index: number;
+  reason: string;
+}
+
+/**
+ * Checks a report's items one by one. Only the first `max` are considered, the rest are refused by
+ * index; `keyOf` names items that must not repeat (the first entry wins).
+ */
+function sortItems<T>(items: unknown[], schema: z.ZodType<T, z.ZodTypeDef, unknown>, max: number, what: string, keyOf?: (item: T) => [key: string, label: string]) {
+  const ok: T[] = [];
+  const rejected: RejectedItem[] = [];
+  const firstAt = new Map<string, number>();
+  for (let i = 0; i < items.length; i++) {
+    if (i >= max) {
+      rejected.push({ index: i, reason: `over the limit of ${max} ${what} per report` });
+      continue;
+    }
+    const r = schema.safeParse(items[i]);
+    if (!r.success) {
+      rejected.push({ index: i, reason: describeZodIssues(r.error.issues) });
+      continue;
+    }
+    if (keyOf) {
+      const [key, label] = keyOf(r.data);
+      const first = firstAt.get(key);
+      if (first !== undefined) {
+        rejected.push({ index: i, reason: `${label} is listed twice (first at index ${first})` });
+        continue;
+      }
+      firstAt.set(key, i);
+    }
+    ok.push(r.data);
+  }
+  return { ok, rejected };
+}
+
+/** Splits a report's items into what applies and what is refused (`live` and `/live/` are one scope). */
+export function sortReportItems(r: Report) {
+  const s = sortItems(r.streams, streamItemSchema, MAX_REPORT_STREAMS, 'streams', (x) => [streamKey(x.scope, x.name), `stream ${x.scope}/${x.name}`]);
+  const l = sortItems(r.links, linkItemSchema, MAX_REPORT_LINKS, 'links');
+  return { streams: s.ok, links: l.ok, rejected: s.rejected, rejectedLinks: l.rejected };
+}
 
 export const streamEventSchema = z.object({
   type: z.enum(['publish', 'unpublish']),
@@ -79,6 +119,10 @@ export interface NodeReply {
   parents?: string[];
   reportingSpeed: number;
   drain?: boolean;
+  /** Streams of the report that were not applied (index into its `streams`); absent when none. */
+  rejected?: RejectedItem[];
+  /** Links of the report that were not applied (index into its `links`); absent when none. */
+  rejectedLinks?: RejectedItem[];
 }
 
 export interface NodeProtocolDeps {
@@ -102,6 +146,7 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
   const lastPersist = new Map<string, number>();
   const chains = new Map<string, Promise<void>>();
   const warnedUnknown = new Map<string, number>();
+  const warnedRejected = new Map<string, number>();
 
   /** Serialises store writes per node so an older write never lands after a newer one. */
   function persist(address: string, write: () => Promise<void>) {
@@ -138,8 +183,8 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     };
   }
 
-  async function applyLinks(n: ClusterNode, links: Report['links'], now: number) {
-    const reported = new Map<string, Report['links'][number]['state']>();
+  async function applyLinks(n: ClusterNode, links: ReportLink[], now: number) {
+    const reported = new Map<string, ReportLink['state']>();
     for (const l of links) reported.set(hostOf(l.parent), l.state);
     for (const r of d.view.parentsOf(n.address)) {
       const state = reported.get(r.parent);
@@ -174,7 +219,9 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     };
     d.view.setNode(node);
     d.view.resetHandedOut(node.address);
-    const streams: NodeStream[] = body.streams.map((s) => ({
+    const items = sortReportItems(body);
+    if (items.rejected.length || items.rejectedLinks.length) noteRejected(node, items.rejected, items.rejectedLinks, now);
+    const streams: NodeStream[] = items.streams.map((s) => ({
       address: node.address,
       scope: s.scope,
       name: s.name,
@@ -188,7 +235,7 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
       node = (await d.ops.markInService(node)) ?? node;
       stateChanged = true;
     }
-    await applyLinks(node, body.links, now);
+    await applyLinks(node, items.links, now);
     if (stateChanged || (lastPersist.get(node.address) ?? -Infinity) + node.reportingSpeed <= now) {
       lastPersist.set(node.address, now);
       const snapshot = node;
@@ -197,7 +244,20 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
         await d.store.replaceNodeStreams(snapshot.address, streams);
       });
     }
-    return replyFor(d.view.nodes.get(node.address) ?? node);
+    const reply = replyFor(d.view.nodes.get(node.address) ?? node);
+    if (items.rejected.length) reply.rejected = items.rejected;
+    if (items.rejectedLinks.length) reply.rejectedLinks = items.rejectedLinks;
+    return reply;
+  }
+
+  /** A node sending bad items keeps sending them: one warning per node per reporting period, not per report. */
+  function noteRejected(n: ClusterNode, streams: RejectedItem[], links: RejectedItem[], now: number) {
+    if ((warnedRejected.get(n.address) ?? -Infinity) + n.reportingSpeed > now) return;
+    warnedRejected.set(n.address, now);
+    log.warn(
+      { host: n.address, rejectedStreams: streams.length, rejectedLinks: links.length, first: (streams[0] ?? links[0]).reason },
+      'report items refused; the rest of the report applied',
+    );
   }
 
   async function streamEvent(body: z.infer<typeof streamEventSchema>): Promise<NodeReply> {

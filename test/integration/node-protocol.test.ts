@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, CLUSTER_PASSWORD, type Harness } from '../support/harness.ts';
-import { MAX_REPORT_STREAMS } from '../../src/cluster/node-protocol.ts';
 import type { SimNode } from '../../src/sim/node-sim.ts';
 
 async function cluster(t: Parameters<typeof startHarness>[0], first: number) {
@@ -41,8 +40,7 @@ describe('node protocol v1', () => {
       [{ connections: { publishers: 'many', subscribers: 0 } }, /connections\.publishers/],
       [{ cpu: 7 }, /cpu/],
       [{ host: 'bad host/with space' }, /host/],
-      [{ streams: [{ scope: 'live', name: 's1', publishers: 1, subscribers: 0 }, { scope: '/live/', name: 's1', publishers: 0, subscribers: 3 }] }, /streams\.1: stream live\/s1 is listed twice/],
-      [{ streams: Array.from({ length: MAX_REPORT_STREAMS + 1 }, (_, i) => ({ scope: 'live', name: `s${i}`, publishers: 0, subscribers: 0 })) }, /streams/],
+      [{ streams: { scope: 'live' } }, /streams/],
     ] as const) {
       await h.clock.advance(1000);
       const res = await post(h, report(node, bad as Record<string, unknown>));
