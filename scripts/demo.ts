@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config/load.ts';
+import { CLUSTER_PASSWORD_FILE, readKeptSecret } from '../src/lib/admin-token.ts';
 import { createDeps } from '../src/deps.ts';
 import { buildApp } from '../src/app.ts';
 import { createLogger } from '../src/lib/logger.ts';
@@ -154,13 +155,11 @@ export async function runDemo(print: (line: string) => void = (l) => process.std
   const started = Date.now();
   const secs = (at: number) => `${((at - started) / 1000).toFixed(1).padStart(5)}s`;
   const dataDir = mkdtempSync(join(tmpdir(), 'sm-demo-'));
-  const clusterPassword = randomBytes(12).toString('hex');
   const nodeToken = randomBytes(12).toString('hex');
   const config = loadConfig({
     overrides: {
       'server.dataDir': dataDir,
       'server.logLevel': 'error',
-      'cluster.password': clusterPassword,
       'serverapi.accessToken': nodeToken,
       'cluster.reportingSpeed': 1000,
       'managed.operationTimeoutMilliseconds': 500,
@@ -168,8 +167,10 @@ export async function runDemo(print: (line: string) => void = (l) => process.std
       'instancecontroller.drainTimeout': 4000,
     },
   });
-  // The admin token is generated (no rest.administratorToken) and kept out of the terminal.
+  // The admin token and the cluster password are generated (neither is configured) and kept out of the terminal.
   const rt = await createDeps(config, { log: createLogger('error'), print: () => undefined });
+  // What a node on this machine does: read the generated password from the data dir.
+  const clusterPassword = readKeptSecret(dataDir, CLUSTER_PASSWORD_FILE)!;
   const app = await buildApp(rt);
   await rt.attach?.(app.server);
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -14,7 +14,7 @@ import { createEventLog, type EventLog } from './cluster/scale-events.ts';
 import { createNodeOps, type NodeOps } from './cluster/node-ops.ts';
 import { createNodeProtocol, type NodeProtocol } from './cluster/node-protocol.ts';
 import { createGroupService, type GroupService } from './cluster/groups.ts';
-import { resolveAdminToken } from './lib/admin-token.ts';
+import { CLASSIC_CLUSTER_PASSWORD, resolveAdminToken, resolveClusterPassword } from './lib/admin-token.ts';
 import type { Dispatcher } from 'undici';
 import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
 import { createProvisionCache, type ProvisionCache } from './broker/provision-cache.ts';
@@ -35,6 +35,8 @@ export interface AppDeps {
   cloud: SimulatedCloud;
   /** rest.administratorToken, or the generated one kept in dataDir. */
   adminToken: string;
+  /** cluster.password, or the generated one kept in dataDir. */
+  clusterPassword: string;
   catalog: Catalog;
   view: ClusterView;
   events: EventLog;
@@ -81,7 +83,14 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const clock = o.clock ?? systemClock;
   const log = o.log ?? createLogger(config.server.logLevel);
   const dataDir = resolve(config.server.dataDir);
-  const adminToken = resolveAdminToken(config.rest.administratorToken, dataDir, o.print ?? ((l) => process.stdout.write(l + '\n')));
+  const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const adminToken = resolveAdminToken(config.rest.administratorToken, dataDir, print);
+  const clusterPassword = resolveClusterPassword(config.cluster.password, dataDir, print);
+  // Classic files carry the published default: it still works, but never silently.
+  const classicPassword = clusterPassword === CLASSIC_CLUSTER_PASSWORD;
+  if (classicPassword) {
+    log.warn('cluster.password is the published classic default "changeme": anyone who can reach /streammanager/cloudwatch can report for your nodes. Remove the key to get a generated password, or set your own.');
+  }
 
   const { store, lease: makeLease } = await openClusterStore(config.config, dataDir);
   const lease = makeLease(log.child({ component: 'lease' }));
@@ -94,7 +103,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
 
   const view = new ClusterView();
   await syncView(view, store);
-  const metrics = createMetrics({ view, clock });
+  const metrics = createMetrics({ view, clock, classicClusterPassword: classicPassword });
   const events = createEventLog({ store, clock, log });
   events.onRecord = (e) => metrics.scaleEvent(e);
 
@@ -149,6 +158,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     store,
     cloud,
     adminToken,
+    clusterPassword,
     catalog,
     view,
     events,

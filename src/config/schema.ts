@@ -86,7 +86,8 @@ export const configSchema = z.object({
     .default({}),
   cluster: z
     .object({
-      password: str('changeme'),
+      /** empty: generated at first start and kept in `<dataDir>/cluster-password` (never the classic `changeme`). */
+      password: optStr(),
       publicPort: int(1935, 1, 65535),
       accessPort: int(5080, 1, 65535),
       reportingSpeed: int(10000, 100),

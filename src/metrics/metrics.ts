@@ -21,6 +21,8 @@ export interface MetricsDeps {
   view: ClusterView;
   clock: Clock;
   sources?: MetricsSources;
+  /** cluster.password is the published classic default `changeme` (shown as a gauge so it gets noticed). */
+  classicClusterPassword?: boolean;
 }
 
 /** Route label for requests that matched no route: raw URLs would make the label set unbounded. */
@@ -140,6 +142,12 @@ export function createMetrics(deps: MetricsDeps) {
       this.set((sources.autoscalerStatus?.().lastSuccessAt ?? 0) / 1000);
     },
   });
+
+  new Gauge({
+    name: 'cluster_password_classic_default',
+    help: '1 when cluster.password is the published classic default "changeme" (anyone can report for nodes); set a password or remove the key.',
+    registers,
+  }).set(deps.classicClusterPassword ? 1 : 0);
 
   new Gauge({
     name: 'proxy_sessions',

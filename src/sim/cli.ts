@@ -4,11 +4,12 @@ import { request } from 'undici';
 import { z } from 'zod';
 import { createLogger } from '../lib/logger.ts';
 import { describeZodIssues } from '../lib/errors.ts';
+import { ADMIN_TOKEN_FILE, CLUSTER_PASSWORD_FILE, readKeptSecret } from '../lib/admin-token.ts';
 import { DEFAULT_SIM_PORT, startSimCluster, type SimNode, type SimNodeState } from './node-sim.ts';
 
 /**
- * `npm run simulate -- --nodes 6 --manager http://127.0.0.1:5080 --password changeme
- *   [--port 8081] [--provision --token <admin token> --zone us-test1-a --type standard] [--script load.json]`
+ * `npm run simulate -- --nodes 6 --manager http://127.0.0.1:5080 [--password <pw> | --data-dir ./data]
+ *   [--port 8081] [--provision [--token <admin token>] --zone us-test1-a --type standard] [--script load.json]`
  *
  * Starts simulated nodes on 127.0.0.2, 127.0.0.3, ..., optionally provisions them into the manager's
  * simulated cloud, plays a load script, and prints one line whenever the manager changes a node.
@@ -21,12 +22,15 @@ const HELP = `Usage: npm run simulate -- [options]
   --first-host <n>        last octet of the first node address (default 2)
   --port <port>           node HTTP/WebSocket port on every address (default ${DEFAULT_SIM_PORT}; 0 = random)
   --manager <url>         Stream Manager base URL (default http://127.0.0.1:5080)
-  --password <pw>         cluster.password of the manager (default changeme, or SM_CLUSTER_PASSWORD)
+  --password <pw>         cluster.password of the manager (default SM_CLUSTER_PASSWORD, else the
+                          generated one the manager keeps in <data-dir>/cluster-password)
+  --data-dir <dir>        the manager's server.dataDir (default SM_SERVER_DATADIR, else ./data)
   --capacity <n>          connection capacity sent in reports (default: the launch config's)
   --reporting-speed <ms>  report interval until the manager's first reply (default 10000)
   --api-token <token>     serverapi.accessToken the nodes require on ping (default: none required)
   --provision             add the nodes to the manager's simulated cloud pool
-  --token <token>         rest.administratorToken (required with --provision; or SM_REST_ADMINISTRATORTOKEN)
+  --token <token>         rest.administratorToken for --provision (default SM_REST_ADMINISTRATORTOKEN, else
+                          <data-dir>/admin-token)
   --zone <zone>           provision location (default us-test1-a)
   --type <type>           provision instanceType (default standard)
   --script <file>         load script: JSON list of {"at": ms, "node": "127.0.0.3" | "*", "stream": "live/stream1",
@@ -42,7 +46,8 @@ const argsSchema = z.object({
   'first-host': num(1, 254).default(2),
   port: num(0, 65535).default(DEFAULT_SIM_PORT),
   manager: z.string().url().default('http://127.0.0.1:5080'),
-  password: z.string().min(1).default(process.env.SM_CLUSTER_PASSWORD || 'changeme'),
+  password: z.string().min(1).optional(),
+  'data-dir': z.string().min(1).default(process.env.SM_SERVER_DATADIR || './data'),
   capacity: num(1, 10_000_000).optional(),
   'reporting-speed': num(100, 3_600_000).default(10_000),
   'api-token': z.string().optional(),
@@ -81,6 +86,7 @@ function readArgs() {
         port: { type: 'string' },
         manager: { type: 'string' },
         password: { type: 'string' },
+        'data-dir': { type: 'string' },
         capacity: { type: 'string' },
         'reporting-speed': { type: 'string' },
         'api-token': { type: 'string' },
@@ -140,8 +146,8 @@ function describe(s: SimNodeState) {
 }
 
 async function provision(args: z.infer<typeof argsSchema>, nodes: SimNode[]) {
-  const token = args.token || process.env.SM_REST_ADMINISTRATORTOKEN;
-  if (!token) throw new Error('--provision needs --token <rest.administratorToken>');
+  const token = args.token || process.env.SM_REST_ADMINISTRATORTOKEN || readKeptSecret(args['data-dir'], ADMIN_TOKEN_FILE);
+  if (!token) throw new Error(`--provision needs --token <rest.administratorToken> (none in ${args['data-dir']}/${ADMIN_TOKEN_FILE})`);
   const body = nodes.map((n) => ({ location: args.zone, host: n.host, port: n.port, instanceType: args.type }));
   const url = `${args.manager.replace(/\/+$/, '')}/streammanager/api/4.0/admin/controller/provisions?accessToken=${encodeURIComponent(token)}`;
   const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -157,13 +163,15 @@ async function main() {
     return;
   }
   const steps = args.script ? loadScript(args.script) : [];
+  const password = args.password || process.env.SM_CLUSTER_PASSWORD || readKeptSecret(args['data-dir'], CLUSTER_PASSWORD_FILE);
+  if (!password) fail(`no cluster password: pass --password, set SM_CLUSTER_PASSWORD, or point --data-dir at the manager's data dir (${args['data-dir']}/${CLUSTER_PASSWORD_FILE} not found)`);
   const log = createLogger(args['log-level']);
   const stamp = () => new Date().toISOString().slice(11, 23);
   const nodes = await startSimCluster(args.nodes, {
     firstHost: args['first-host'],
     port: args.port,
     manager: args.manager,
-    clusterPassword: args.password,
+    clusterPassword: password,
     accessToken: args['api-token'],
     capacity: args.capacity,
     reportingSpeed: args['reporting-speed'],

@@ -35,7 +35,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
   };
   const hot: FastifyPluginAsync[] = [brokerRoutes(broker)];
   const root: FastifyPluginAsync[] = [
-    cloudwatchRoutes({ clusterPassword: deps.config.cluster.password, protocol: deps.protocol }),
+    cloudwatchRoutes({ clusterPassword: deps.clusterPassword, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
   ];
   return { root, admin, public: [], hot, fast: [brokerFastPath(broker)] };
