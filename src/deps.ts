@@ -10,6 +10,7 @@ import { createSimulatedCloud, type SimulatedCloud } from './cloud/simulated/sim
 import { createCatalog, type Catalog } from './catalog/catalog.ts';
 import { ClusterView } from './cluster/view.ts';
 import { syncView } from './cluster/view-sync.ts';
+import { repairRelations } from './cluster/relation-repair.ts';
 import { createEventLog, type EventLog } from './cluster/scale-events.ts';
 import { createNodeOps, type NodeOps } from './cluster/node-ops.ts';
 import { createNodeProtocol, type NodeProtocol } from './cluster/node-protocol.ts';
@@ -192,6 +193,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         runOnce: async (now) => {
           const t0 = performance.now();
           try {
+            await repairRelations({ view, store, events }, now).catch((err) => log.warn({ err }, 'link repair failed; the next tick retries'));
             return await autoscaler.runOnce(now);
           } finally {
             metrics.autoscalerTick(performance.now() - t0);
