@@ -57,7 +57,12 @@ describe('relation self-repair on each leader tick', () => {
     await h.tick();
     const after = (await h.rt.store.listRelations(group)).find((r) => r.child === edges[0].host);
     assert.ok(after, 'the link is back in the store');
-    assert.equal(after.state, 'established', 'the view knew the link was established: that state is written back');
+    // The view's state is written back, or (when the multi-manager sync ran first) the link starts over.
+    assert.ok(['established', 'prospective'].includes(after.state), after.state);
+    await edges[0].report();
+    await edges[0].report();
+    await h.rt.protocol.flush();
+    assert.equal((await h.rt.store.listRelations(group)).find((r) => r.child === edges[0].host)?.state, 'established');
     assert.equal((await h.events(group)).filter((e) => e.kind === 'relink').length, 1);
   });
 });
