@@ -18,6 +18,7 @@ import { createGroupService, type GroupService } from './cluster/groups.ts';
 import { CLASSIC_CLUSTER_PASSWORD, resolveAdminToken, resolveClusterPassword } from './lib/admin-token.ts';
 import type { Dispatcher } from 'undici';
 import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
+import { createWhipProxy, type WhipProxy } from './proxy/whip-relay.ts';
 import { createProvisionCache, type ProvisionCache } from './broker/provision-cache.ts';
 import { createBroker, type Broker } from './broker/broker.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -45,6 +46,7 @@ export interface AppDeps {
   protocol: NodeProtocol;
   groups: GroupService;
   proxy: WsProxy;
+  whip: WhipProxy;
   provisions: ProvisionCache;
   broker: Broker;
   metrics: Metrics;
@@ -109,17 +111,18 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   events.onRecord = (e) => metrics.scaleEvent(e);
 
   // Only nodes of this manager that serve clients are reachable through the proxy (never an open relay).
-  const proxy = createWsProxy({
-    config: config.proxy,
-    log,
-    clock,
-    resolveTarget: (host) => {
-      const n = view.nodes.get(host);
-      return n && (n.state === 'inservice' || n.state === 'draining') ? { host: n.address, port: n.port } : null;
-    },
-  });
+  const resolveTarget = (host: string) => {
+    const n = view.nodes.get(host);
+    return n && (n.state === 'inservice' || n.state === 'draining') ? { host: n.address, port: n.port } : null;
+  };
+  const proxy = createWsProxy({ config: config.proxy, log, clock, resolveTarget });
+  const whip = createWhipProxy({ config: config.proxy, log, clock, resolveTarget });
 
-  const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events, onNodeGone: (a) => proxy.closeSessionsOf(a) });
+  const onNodeGone = (a: string) => {
+    proxy.closeSessionsOf(a);
+    whip.closeSessionsOf(a);
+  };
+  const ops = createNodeOps({ config, clock, log, store, cloud, view, catalog, events, onNodeGone });
   const protocol = createNodeProtocol({ config, clock, log, store, view, ops, onReport: (n, lag) => metrics.reportLag(n, lag) });
   const provisions = createProvisionCache({ store, clock });
   await provisions.load();
@@ -167,6 +170,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     protocol,
     groups,
     proxy,
+    whip,
     provisions,
     broker,
     metrics,
@@ -209,6 +213,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
       closed = true;
       await loop?.stop();
       await proxy.close();
+      await whip.shutdown();
       clock.clearTimeout(syncTimer);
       await protocol.flush();
       await lease.release().catch(() => undefined);

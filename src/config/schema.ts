@@ -131,6 +131,8 @@ export const configSchema = z.object({
       handshakeTimeout: int(5000, 100),
       /** ours: maximum concurrent sessions (further upgrades get 503). */
       maxSessions: int(20000, 1),
+      /** ours: forget a WHIP/WHEP session after this long without a request on it (ms, 0 = never). */
+      whipSessionTtl: int(21_600_000, 0),
     })
     .default({}),
   /** ours */

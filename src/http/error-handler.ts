@@ -8,6 +8,9 @@ export function sendError(reply: FastifyReply, status: number, errorMessage: str
   return reply.code(status).type('application/json').send({ errorMessage, timestamp: Date.now() });
 }
 
+/** `2 MB`, `64 KB`: route body limits as an operator reads them. */
+const sizeText = (bytes: number) => (bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : `${+(bytes / 1024).toFixed(1)} KB`);
+
 /** Maps every error to {errorMessage, timestamp} in one place; 5xx details go to the log only. */
 export function installErrorHandling(app: FastifyInstance, opts: { onNotFound?: (method: string) => void } = {}) {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
@@ -27,7 +30,7 @@ export function installErrorHandling(app: FastifyInstance, opts: { onNotFound?: 
     const fe = err as FastifyError;
     switch (fe.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 413, 'Request body too large: the limit is 2 MB.');
+        return sendError(reply, 413, `Request body too large: the limit is ${sizeText(req.routeOptions.bodyLimit ?? 2 * 1024 * 1024)}.`);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendError(reply, 415, `Unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}; send application/json.`);
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -64,7 +64,7 @@ function decodeComponent(raw: string): string | undefined {
 }
 
 /** Splits `a/b/c`, checking every segment; undefined when a segment is empty, `.`/`..` or holds other characters. */
-function cleanPath(value: string): string | undefined {
+export function cleanPath(value: string): string | undefined {
   const trimmed = value.replace(/^\/+|\/+$/g, '');
   if (!trimmed || trimmed.length > LIMITS.name) return undefined;
   for (const seg of trimmed.split('/')) {

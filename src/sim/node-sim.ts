@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
@@ -102,6 +103,40 @@ export interface WsFrameRecord {
   data: string | Buffer;
 }
 
+/** One WHIP/WHEP request the node received (offers, PATCHes, DELETEs, OPTIONS). */
+export interface WhipRecord {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** What the node answered. */
+  status: number;
+  answer: string;
+}
+
+interface SimWhipSession {
+  kind: 'whip' | 'whep';
+  app: string;
+  stream: string;
+  etag: string;
+}
+
+const WHIP_ENDPOINT = /^\/(.+)\/(whip|whep)\/endpoint\/([^/]+)$/;
+const WHIP_RESOURCE = /^\/(.+)\/(whip|whep)\/resource\/([0-9a-f]+)$/;
+const MAX_WHIP_BODY = 1024 * 1024;
+
+/** A made-up SDP answer with one m-section per offered one (no real ICE or DTLS behind it). */
+export function fakeAnswer(offer: string, host: string, kind: 'whip' | 'whep'): string {
+  const direction = kind === 'whip' ? 'recvonly' : 'sendonly';
+  const lines = ['v=0', `o=- ${Date.now()} 1 IN IP4 ${host}`, `s=simulated ${kind} answer`, 't=0 0', 'a=ice-lite'];
+  let mid = 0;
+  for (const m of offer.split(/\r?\n/)) {
+    if (!m.startsWith('m=')) continue;
+    lines.push(m, `c=IN IP4 ${host}`, `a=mid:${mid++}`, `a=${direction}`, 'a=ice-ufrag:sim', 'a=ice-pwd:simulatedsimulatedsimul', 'a=setup:passive');
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
 export class SimRequestError extends Error {
   constructor(readonly statusCode: number, readonly body: string) {
     super(`manager answered ${statusCode}: ${body.slice(0, 300)}`);
@@ -123,6 +158,10 @@ export interface SimNode {
   readonly alive: boolean;
   readonly wsConnections: WsConnectionRecord[];
   readonly wsReceived: WsFrameRecord[];
+  /** WHIP/WHEP requests received, newest last (at most `wsKeep`). */
+  readonly whipRequests: WhipRecord[];
+  /** WHIP/WHEP sessions open now. */
+  readonly whipOpen: number;
   /** WebSocket sessions open now. */
   readonly wsOpen: number;
   /** Current streams (copies). */
@@ -163,6 +202,8 @@ class SimNodeImpl implements SimNode {
   alive = false;
   readonly wsConnections: WsConnectionRecord[] = [];
   readonly wsReceived: WsFrameRecord[] = [];
+  readonly whipRequests: WhipRecord[] = [];
+  private readonly whipSessions = new Map<string, SimWhipSession>();
 
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -223,6 +264,9 @@ class SimNodeImpl implements SimNode {
   get wsOpen() {
     return this.sockets.size;
   }
+  get whipOpen() {
+    return this.whipSessions.size;
+  }
 
   // ---- HTTP and WebSocket side (what the manager and clients reach)
 
@@ -265,7 +309,79 @@ class SimNodeImpl implements SimNode {
         group: this.current.group,
       });
     }
+    if (WHIP_ENDPOINT.test(url.pathname) || WHIP_RESOURCE.test(url.pathname)) return this.onWhip(req, res, url.pathname);
     send(404, 'error', `No such resource ${url.pathname}`);
+  }
+
+  /**
+   * WHIP/WHEP as a Red5 Pro node serves them: POST an SDP offer to `/<app>/whip|whep/endpoint/<stream>`,
+   * get 201 with a fake answer, an ETag, ICE servers in Link and the session in Location; PATCH (If-Match),
+   * DELETE and OPTIONS on that session. A WHIP session publishes the stream (the next report carries it);
+   * a WHEP session counts as one subscriber.
+   */
+  private onWhip(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_WHIP_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const answer = (status: number, headers: Record<string, string> = {}, text = '') => {
+        res.writeHead(status, { ...(text ? { 'content-length': Buffer.byteLength(text) } : {}), ...headers });
+        res.end(text);
+        this.whipRequests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body, status, answer: text });
+        if (this.whipRequests.length > this.wsKeep) this.whipRequests.splice(0, this.whipRequests.length - this.wsKeep);
+      };
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      const endpoint = WHIP_ENDPOINT.exec(path);
+      if (endpoint) {
+        if (req.method === 'OPTIONS') return answer(204, { 'accept-post': 'application/sdp' });
+        if (req.method !== 'POST') return answer(405, { allow: 'POST, OPTIONS' });
+        if (type !== 'application/sdp') return answer(415, { 'content-type': 'text/plain' }, 'expected application/sdp');
+        if (!body.startsWith('v=0')) return answer(400, { 'content-type': 'text/plain' }, 'not an SDP offer');
+        const [, app, kind, rawStream] = endpoint;
+        const stream = decodeURIComponent(rawStream);
+        const id = randomBytes(8).toString('hex');
+        const etag = `"${randomBytes(4).toString('hex')}"`;
+        this.whipSessions.set(id, { kind: kind as 'whip' | 'whep', app, stream, etag });
+        if (kind === 'whip') this.setStream(app, stream, 1, 0);
+        else this.setStream(app, stream, 0, 1);
+        return answer(
+          201,
+          {
+            'content-type': 'application/sdp',
+            etag,
+            link: `<stun:${this.host}:3478>; rel="ice-server"`,
+            location: `/${app}/${kind}/resource/${id}`,
+          },
+          fakeAnswer(body, this.host, kind as 'whip' | 'whep'),
+        );
+      }
+      const [, , , id] = WHIP_RESOURCE.exec(path)!;
+      const s = this.whipSessions.get(id);
+      if (!s) return answer(404, { 'content-type': 'text/plain' }, 'no such session');
+      if (req.method === 'OPTIONS') return answer(204, { 'accept-patch': 'application/trickle-ice-sdpfrag' });
+      if (req.method === 'DELETE') {
+        this.whipSessions.delete(id);
+        if (s.kind === 'whip') this.streamMap.delete(keyOf(s.app, s.stream));
+        else this.setStream(s.app, s.stream, 0, -1);
+        return answer(200);
+      }
+      if (req.method !== 'PATCH') return answer(405, { allow: 'PATCH, DELETE, OPTIONS' });
+      const ifMatch = req.headers['if-match'];
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== s.etag) return answer(412, { etag: s.etag });
+      if (type !== 'application/trickle-ice-sdpfrag') return answer(415, { 'content-type': 'text/plain' }, 'expected application/trickle-ice-sdpfrag');
+      return answer(204, { etag: s.etag });
+    });
+  }
+
+  /** Adds publishers/subscribers to a stream (never below zero). */
+  private setStream(scope: string, name: string, publishers: number, subscribers: number) {
+    const k = keyOf(scope, name);
+    const s = this.streamMap.get(k) ?? { scope: normalizeScope(scope), name, publishers: 0, subscribers: 0 };
+    this.streamMap.set(k, { ...s, publishers: Math.max(s.publishers, publishers), subscribers: Math.max(0, s.subscribers + subscribers) });
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer) {
@@ -474,6 +590,7 @@ class SimNodeImpl implements SimNode {
     this.timer = undefined;
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
+    this.whipSessions.clear();
     const server = this.server;
     this.server = null;
     if (server) {

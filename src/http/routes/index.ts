@@ -8,7 +8,8 @@ import { groupRoutes } from './groups.ts';
 import { nodeRoutes } from './nodes.ts';
 import { proxyRoutes } from './proxy-clients.ts';
 import { opsRoutes } from './ops.ts';
-import { brokerRoutes } from './broker.ts';
+import { brokerReader, brokerRoutes } from './broker.ts';
+import { whipRoutes } from './whip.ts';
 import { brokerFastPath } from '../broker-fast-path.ts';
 import { streamProvisionRoutes } from './stream-provisions.ts';
 
@@ -22,7 +23,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     provisionRoutes({ cloud: deps.cloud }),
     groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),
-    proxyRoutes({ proxy: deps.proxy, clock: deps.clock }),
+    proxyRoutes({ proxy: deps.proxy, whip: deps.whip, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
   ];
   const broker = {
@@ -37,6 +38,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
   const root: FastifyPluginAsync[] = [
     cloudwatchRoutes({ clusterPassword: deps.clusterPassword, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
+    whipRoutes({ whip: deps.whip, read: brokerReader(broker) }),
   ];
   return { root, admin, public: [], hot, fast: [brokerFastPath(broker)] };
 }
