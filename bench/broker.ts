@@ -17,9 +17,12 @@ import { makeNode } from '../test/support/node-fixture.ts';
 
 /**
  * Broker benchmark (design §9): subscribe requests per second and p50/p99 latency of
- * `GET /streammanager/api/4.0/event/live/{stream}?action=subscribe` on a view of 1,000 nodes
- * (100 groups × (1 origin + 9 edges)) and 10,000 live streams, against a bare Fastify JSON route
- * measured in the same run, same machine, same load generator and concurrency.
+ * `GET /streammanager/api/4.0/event/live/{stream}?action=subscribe` against a bare Fastify JSON route
+ * measured in the same run, same machine, same load generator and concurrency, on three clusters with
+ * 10,000 live streams each (issue 14):
+ *   - spread: 1,000 nodes, 100 groups × (1 origin + 9 edges);
+ *   - wide fan-out: 1,000 nodes, 1 origin + 999 edges (a big live event: every subscribe may go to any edge);
+ *   - 10,000 nodes: 1,000 groups × (1 origin + 9 edges).
  *
  * The server runs in this process; the load generator runs in a child process (a keep-alive raw-socket
  * HTTP/1.1 client, one request in flight per connection), so on 2 cores each side has its own core.
@@ -31,8 +34,15 @@ import { makeNode } from '../test/support/node-fixture.ts';
  * Runnable alone: `npx tsx bench/broker.ts`.
  */
 
-const GROUPS = 100;
-const EDGES_PER_GROUP = 9;
+interface Topology {
+  /** Origins + edges. */
+  name: string;
+  groups: number;
+  edgesPerGroup: number;
+}
+const SPREAD: Topology = { name: 'spread 100+900', groups: 100, edgesPerGroup: 9 };
+const WIDE: Topology = { name: 'wide 1+999', groups: 1, edgesPerGroup: 999 };
+const HUGE: Topology = { name: '10k nodes 1000+9000', groups: 1000, edgesPerGroup: 9 };
 const STREAMS = 10_000;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS) || 32;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS) || 5_000;
@@ -65,7 +75,7 @@ interface LoadResult {
 
 // ---------------------------------------------------------------- the cluster
 
-function buildView(now: number): ClusterView {
+function buildView(now: number, { groups: GROUPS, edgesPerGroup: EDGES_PER_GROUP }: Topology): ClusterView {
   const view = new ClusterView();
   const mk = (address: string, group: string, role: ClusterNode['role']): ClusterNode =>
     makeNode(address, now, {
@@ -81,20 +91,23 @@ function buildView(now: number): ClusterView {
     });
   for (let g = 0; g < GROUPS; g++) {
     const group = `g${g}`;
-    const origin = `10.${g >> 8}.${g & 255}.1`;
+    const origin = nodeAddress(g, 0);
     view.setNode({ ...mk(origin, group, 'origin'), connections: { publishers: STREAMS / GROUPS, subscribers: 0 } });
     for (let e = 0; e < EDGES_PER_GROUP; e++) {
-      const edge = `10.${g >> 8}.${g & 255}.${10 + e}`;
+      const edge = nodeAddress(g, 1 + e);
       view.setNode({ ...mk(edge, group, 'edge'), connections: { publishers: 0, subscribers: (e * 37) % 100 } });
       view.setRelation({ group, parent: origin, child: edge, state: 'established', stateUpdated: now });
     }
   }
   for (let s = 0; s < STREAMS; s++) {
     const g = s % GROUPS;
-    view.addStream({ address: `10.${g >> 8}.${g & 255}.1`, scope: 'live', name: `stream${s}`, publishers: 1, subscribers: 0, startTime: now });
+    view.addStream({ address: nodeAddress(g, 0), scope: 'live', name: `stream${s}`, publishers: 1, subscribers: 0, startTime: now });
   }
   return view;
 }
+
+/** Node `i` of group `g` (origin 0): 10.g.x.y, up to 65,536 nodes per group. */
+const nodeAddress = (g: number, i: number) => `10.${g & 255}.${(g >> 8) * 4 + (i >> 8)}.${i & 255}`;
 
 // ---------------------------------------------------------------- load generator (child process)
 
@@ -214,17 +227,17 @@ const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
 
-export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
+/** The real shell, metrics and the broker's fast path on one cluster: what `npm start` serves. */
+async function brokerApp(topology: Topology) {
   const clock = systemClock;
   const config = configSchema.parse({});
   const t0 = performance.now();
-  const view = buildView(clock.now());
-  const buildMs = performance.now() - t0;
+  const view = buildView(clock.now(), topology);
   const provisions = { has: () => false };
   const broker = createBroker({ view, clock, config, regions: ['us-test1'], provisions });
+  const buildMs = performance.now() - t0;
   // Default log level (info) into a sink: what an operator runs, without terminal cost.
   const log = createLogger('info', { write() {} });
-  // The real shell, metrics and the broker's fast path included: what `npm start` serves.
   const metrics = createMetrics({ view, clock });
   const brokerDeps = { broker, view, clock, config, regions: ['us-test1'], observe: (r: string, m: string, s: number) => metrics.observeRequest(r, m, s) };
   const app = await createHttpApp({
@@ -245,28 +258,35 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
       ],
     },
   });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  // Sanity: the route answers what it should before anything is measured.
+  const probe = await app.inject('/streammanager/api/4.0/event/live/stream0?action=subscribe');
+  if (probe.statusCode !== 200) throw new Error(`broker probe answered ${probe.statusCode}: ${probe.body}`);
+  return { app, port: (app.server.address() as AddressInfo).port, buildMs };
+}
+
+export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
   const bare = Fastify();
   bare.get('/bare', () => ({ ok: true }));
-
+  const apps: Awaited<ReturnType<typeof brokerApp>>[] = [];
   const client = await startClient();
   try {
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    const [spread, wide, huge] = [await brokerApp(SPREAD), await brokerApp(WIDE), await brokerApp(HUGE)];
+    apps.push(spread, wide, huge);
     await bare.listen({ port: 0, host: '127.0.0.1' });
-    const appPort = (app.server.address() as AddressInfo).port;
     const barePort = (bare.server.address() as AddressInfo).port;
 
     const subscribePaths = Array.from({ length: STREAMS }, (_, i) => `/streammanager/api/4.0/event/live/stream${(i * 7919) % STREAMS}?action=subscribe`);
     const broadcastPaths = Array.from({ length: 100_000 }, (_, i) => `/streammanager/api/4.0/event/live/new${i}?action=broadcast`);
 
-    // Sanity: the routes answer what they should before anything is measured.
-    const probe = await app.inject(subscribePaths[0]);
-    if (probe.statusCode !== 200) throw new Error(`broker probe answered ${probe.statusCode}: ${probe.body}`);
-
     const phases: Phase[] = [
       { name: 'bare', port: barePort, paths: ['/bare'] },
-      { name: 'shell', port: appPort, paths: ['/streammanager/api/4.0/bench/ping'] },
-      { name: 'subscribe', port: appPort, paths: subscribePaths },
-      { name: 'broadcast', port: appPort, paths: broadcastPaths },
+      { name: 'shell', port: spread.port, paths: ['/streammanager/api/4.0/bench/ping'] },
+      { name: 'subscribe', port: spread.port, paths: subscribePaths },
+      { name: 'broadcast', port: spread.port, paths: broadcastPaths },
+      { name: 'wide', port: wide.port, paths: subscribePaths },
+      { name: 'huge', port: huge.port, paths: subscribePaths },
+      { name: 'huge-broadcast', port: huge.port, paths: broadcastPaths },
     ];
     for (const ph of phases) await client.run({ port: ph.port, paths: ph.paths, connections: CONNECTIONS, durationMs: WARMUP_MS });
 
@@ -291,37 +311,40 @@ export async function runBrokerBench(): Promise<{ rows: BenchRow[] }> {
     }
 
     const b = totals.get('bare')!;
-    const s = totals.get('subscribe')!;
-    const n = totals.get('broadcast')!;
     const sh = totals.get('shell')!;
     const rps = (t: Totals) => (t.requests / t.elapsedMs) * 1000;
     const cpuPerReq = (t: Totals) => t.cpuMicros / t.requests;
     const note = (t: Totals, extra = '') =>
       (t.non2xx || t.errors ? `${t.non2xx} non-2xx, ${t.errors} socket errors; ` : '') + `${CONNECTIONS} connections, ${ROUNDS} × ${roundMs / 1000} s${extra}`;
+    /** Rows of one subscribe (or broadcast) target against the bare route. */
+    const target = (label: string, t: Totals, goal: string): BenchRow[] => [
+      { name: label, value: rps(t), unit: 'req/s', note: note(t) },
+      { name: `${label} p50`, value: median(t.p50), unit: 'ms', note: 'median of rounds' },
+      { name: `${label} p99`, value: median(t.p99), unit: 'ms', note: 'median of rounds' },
+      { name: `${label} server CPU`, value: cpuPerReq(t), unit: 'µs/req' },
+      { name: `${label} / bare throughput`, value: rps(t) / rps(b), unit: 'ratio', note: goal },
+      { name: `${label} / bare p99`, value: median(t.p99) / median(b.p99), unit: 'ratio', note: 'target ≤ 2' },
+    ];
     const rows: BenchRow[] = [
-      { name: 'view build (1,000 nodes, 10,000 streams)', value: buildMs, unit: 'ms' },
+      { name: `view build, ${SPREAD.name}`, value: spread.buildMs, unit: 'ms', note: '10,000 streams; candidate heaps included' },
+      { name: `view build, ${WIDE.name}`, value: wide.buildMs, unit: 'ms', note: '10,000 streams' },
+      { name: `view build, ${HUGE.name}`, value: huge.buildMs, unit: 'ms', note: '10,000 streams' },
       { name: 'bare Fastify JSON route', value: rps(b), unit: 'req/s', note: note(b) },
       { name: 'bare Fastify p50', value: median(b.p50), unit: 'ms', note: 'median of rounds' },
       { name: 'bare Fastify p99', value: median(b.p99), unit: 'ms', note: 'median of rounds' },
       { name: 'bare Fastify server CPU', value: cpuPerReq(b), unit: 'µs/req' },
       { name: 'shell trivial route', value: rps(sh), unit: 'req/s', note: 'same handler as bare, in the app shell under /streammanager/api/4.0' },
-      { name: 'shell trivial route server CPU', value: cpuPerReq(sh), unit: 'µs/req' },
       { name: 'shell / bare throughput', value: rps(sh) / rps(b), unit: 'ratio', note: "the shell's own cost (src/app.ts hooks, per-request logger)" },
-      { name: 'subscribe', value: rps(s), unit: 'req/s', note: note(s) },
-      { name: 'subscribe p50', value: median(s.p50), unit: 'ms', note: 'median of rounds' },
-      { name: 'subscribe p99', value: median(s.p99), unit: 'ms', note: 'median of rounds' },
-      { name: 'subscribe server CPU', value: cpuPerReq(s), unit: 'µs/req' },
-      { name: 'subscribe / bare throughput', value: rps(s) / rps(b), unit: 'ratio', note: 'target ≥ 0.70' },
-      { name: 'subscribe / bare CPU efficiency', value: cpuPerReq(b) / cpuPerReq(s), unit: 'ratio', note: 'bare µs/req ÷ subscribe µs/req' },
-      { name: 'subscribe / shell throughput', value: rps(s) / rps(sh), unit: 'ratio', note: "the broker's own cost" },
-      { name: 'broadcast (new streams)', value: rps(n), unit: 'req/s', note: note(n, '; least-loaded of 100 origins among 1,000 nodes') },
-      { name: 'broadcast p99', value: median(n.p99), unit: 'ms', note: 'median of rounds' },
-      { name: 'broadcast / bare throughput', value: rps(n) / rps(b), unit: 'ratio' },
+      ...target(`subscribe, ${SPREAD.name}`, totals.get('subscribe')!, 'target ≥ 0.80'),
+      ...target(`subscribe, ${WIDE.name}`, totals.get('wide')!, 'target ≥ 0.80'),
+      ...target(`subscribe, ${HUGE.name}`, totals.get('huge')!, 'target ≥ 0.70'),
+      ...target(`broadcast (new streams), ${SPREAD.name}`, totals.get('broadcast')!, 'least-loaded of 100 origins'),
+      ...target(`broadcast (new streams), ${HUGE.name}`, totals.get('huge-broadcast')!, 'least-loaded of 1,000 origins'),
     ];
     return { rows };
   } finally {
     client.child.send('exit');
-    await Promise.allSettled([app.close(), bare.close()]);
+    await Promise.allSettled([...apps.map((a) => a.app.close()), bare.close()]);
     if (client.child.exitCode === null) {
       await new Promise<void>((r) => {
         const timer = setTimeout(() => {

@@ -48,6 +48,8 @@ export interface BrokerDeps {
 export function createBroker(deps: BrokerDeps): Broker {
   const { view, clock, provisions, onDecision } = deps;
   const weights = weightsFromConfig(deps.config.instanceevaluator);
+  // The view keeps its candidates in order for these weights, so a request reads the best instead of scanning.
+  view.rankCandidates(weights);
 
   return {
     decide(req) {
@@ -66,7 +68,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       const answers: BrokerAnswer[] = new Array(sel.slots.length);
       for (let i = 0; i < sel.slots.length; i++) {
         const slot = sel.slots[i];
-        slot.handedOut++;
+        view.handOut(slot);
         answers[i] = { serverAddress: slot.address, scope, name: req.name, region: slot.node.region };
       }
       onDecision?.(req.action, sel.kind);

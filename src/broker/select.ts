@@ -1,6 +1,9 @@
-import type { ClusterNode, LinkState, Role } from '../domain/types.ts';
+import type { ClusterNode, Role } from '../domain/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ClusterView, NodeSlot } from '../cluster/view.ts';
+import { DEFAULT_WEIGHTS, LINK_TIER, pressureOf, rankedBefore, type CandidateHeap, type EvaluatorWeights } from '../cluster/candidates.ts';
+
+export { DEFAULT_WEIGHTS, pressureOf, type EvaluatorWeights };
 
 /**
  * Broker selection (design §7): which node a publisher or a subscriber is sent to.
@@ -27,19 +30,15 @@ import type { ClusterView, NodeSlot } from '../cluster/view.ts';
  *
  * A node is full when its load >= its capacity; a full node is never chosen, except the origin a live
  * stream already has (a stream never gets two origins, so a second broadcast goes back to it).
+ *
+ * Two ways to the same answer: when the view keeps candidate heaps ranked with the request's weights
+ * (ClusterView.rankCandidates, which the broker calls), the best candidates are read from the few heaps
+ * the request can use (fromHeaps), without walking every edge or origin; otherwise, and whenever the heaps
+ * offer no answer (so the refusal can say why, with counts), every candidate is offered to a Picker.
+ * test/broker/select-heaps.test.ts checks that both give the same answers on random clusters.
  */
 
 export type BrokerAction = 'broadcast' | 'subscribe';
-
-export interface EvaluatorWeights {
-  streams: number;
-  connections: number;
-  subscribers: number;
-  memory: number;
-  restreamer: number;
-}
-
-export const DEFAULT_WEIGHTS: EvaluatorWeights = { streams: 30, connections: 15, subscribers: 60, memory: 20, restreamer: 35 };
 
 export function weightsFromConfig(c: Config['instanceevaluator']): EvaluatorWeights {
   return {
@@ -79,7 +78,7 @@ export type SelectionKind = 'sticky' | 'origin' | 'transcoder' | 'edge' | 'origi
 export type LiveSlot = NodeSlot & { node: ClusterNode };
 
 export type Selection =
-  | { ok: true; kind: SelectionKind; slots: LiveSlot[] }
+  | { ok: true; kind: SelectionKind; slots: LiveSlot[]; /** Read from the candidate heaps (tests tell the two ways apart). */ fromHeaps?: true }
   | { ok: false; status: 404 | 503; code: RefusalCode; message: string };
 
 interface Candidate {
@@ -92,23 +91,6 @@ interface Candidate {
 }
 
 const refuse = (status: 404 | 503, code: RefusalCode, message: string): Selection => ({ ok: false, status, code, message });
-
-/** Link states through which an edge can reach its parent: 0 = ready, 1 = coming up, -1 = unusable. */
-const LINK_TIER: Record<LinkState, number> = {
-  established: 0,
-  prospective: 1,
-  connecting: 1,
-  disconnecting: -1,
-  disconnected: -1,
-  error: -1,
-};
-
-/** Of a node or of its slot (which copies cpu and memory). */
-export function pressureOf(n: Pick<ClusterNode, 'cpu' | 'memory'>, w: EvaluatorWeights): number {
-  const total = w.memory + w.connections;
-  if (total <= 0) return 0;
-  return (w.memory * (n.memory ?? 0.5) + w.connections * (n.cpu ?? 0.5)) / total;
-}
 
 /**
  * Collects the nodes offered for one request and keeps the best ones. Hot path: for a single answer it
@@ -227,8 +209,70 @@ class Picker {
 }
 
 export function select(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest): Selection {
+  return run(view, now, weights, req, view.rankedBy() === weights);
+}
+
+/** The same answer as select() by offering every candidate (the reference the heaps are tested against). */
+export function selectByScan(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest): Selection {
+  return run(view, now, weights, req, false);
+}
+
+function run(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, heaps: boolean): Selection {
   const count = req.endpoints && req.endpoints > 1 ? Math.floor(req.endpoints) : 1;
-  return req.action === 'broadcast' ? broadcast(view, now, weights, req, count) : subscribe(view, now, weights, req, count);
+  return req.action === 'broadcast' ? broadcast(view, now, weights, req, count, heaps) : subscribe(view, now, weights, req, count, heaps);
+}
+
+/** A candidate heap a request may take nodes from, with the keys that rank before the heap's own order. */
+interface Source {
+  heap: CandidateHeap<NodeSlot>;
+  regionRank: number;
+  tier: number;
+}
+
+const sourceBefore = (a: Source, ai: number, b: Source, bi: number): number =>
+  a.regionRank - b.regionRank || a.tier - b.tier || rankedBefore(a.heap.items[ai].item, b.heap.items[bi].item);
+
+/**
+ * The best `count` distinct candidates of the sources in the Picker's order, or null when there is none.
+ * Walks the heaps best first (a frontier of heap positions): a node that stopped accepting clients is
+ * stepped over; a full node ends its branch, since everything below it in its heap has a load ratio at
+ * least as high. So the cost is the answers plus the nodes stepped over, not the size of the heaps.
+ */
+function fromHeaps(sources: Source[], now: number, count: number, strict: boolean): LiveSlot[] | null {
+  const fs: number[] = [];
+  const fi: number[] = [];
+  for (let s = 0; s < sources.length; s++) {
+    if (sources[s].heap.items.length) {
+      fs.push(s);
+      fi.push(0);
+    }
+  }
+  let out: LiveSlot[] | null = null;
+  while (fs.length) {
+    let m = 0;
+    for (let k = 1; k < fs.length; k++) if (sourceBefore(sources[fs[k]], fi[k], sources[fs[m]], fi[m]) < 0) m = k;
+    const s = fs[m];
+    const src = sources[s];
+    const i = fi[m];
+    fs[m] = fs[fs.length - 1];
+    fi[m] = fi[fi.length - 1];
+    fs.pop();
+    fi.pop();
+    const slot = src.heap.items[i].item as LiveSlot;
+    const accepting = now <= slot.acceptsUntil;
+    if (accepting && (slot.capacity <= 0 || slot.used + slot.handedOut >= slot.capacity)) continue;
+    const n = src.heap.items.length;
+    for (let c = 2 * i + 1; c <= 2 * i + 2 && c < n; c++) {
+      fs.push(s);
+      fi.push(c);
+    }
+    if (!accepting) continue;
+    if (!out) out = [slot];
+    else if (!out.includes(slot)) out.push(slot);
+    if (out.length === count) return out;
+  }
+  // Fewer than asked with strict: the scan words the refusal.
+  return out && strict && count > 1 ? null : out;
 }
 
 /** Turns the picker into the answer, or the refusal that explains why there is none. */
@@ -258,7 +302,7 @@ function finish(p: Picker, req: SelectRequest, kind: SelectionKind, pool: string
 /** The slot of a node that is in the view, or undefined. */
 const live = (slot: NodeSlot | undefined): slot is LiveSlot => slot?.node !== undefined;
 
-function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
+function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number, heaps: boolean): Selection {
   // Stickiness: a live stream keeps its origin (or transcoder) even when busy, unless it stopped accepting
   // clients. Region and capacity do not apply: a stream never gets two origins.
   const sticky = new Picker(now, weights, undefined, false, 1);
@@ -279,6 +323,16 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
   }
 
   const role: Role = req.transcode && req.hasProvision ? 'transcoder' : 'origin';
+  const strict = req.region !== undefined && !!req.strict;
+  if (heaps) {
+    const sources: Source[] = [];
+    for (const [region, heap] of view.roleHeapsOf(role) ?? []) {
+      const regionRank = req.region === undefined || region === req.region ? 0 : 1;
+      if (!regionRank || !strict) sources.push({ heap, regionRank, tier: 0 });
+    }
+    const slots = fromHeaps(sources, now, count, !!req.strict);
+    if (slots) return { ok: true, kind: role === 'transcoder' ? 'transcoder' : 'origin', slots, fromHeaps: true };
+  }
   const p = new Picker(now, weights, req.region, !!(req.region !== undefined && req.strict), count);
   let seen = 0;
   for (const slot of view.slotsOfRole(role) ?? []) {
@@ -292,7 +346,11 @@ function broadcast(view: ClusterView, now: number, weights: EvaluatorWeights, re
   return finish(p, req, role === 'transcoder' ? 'transcoder' : 'origin', role);
 }
 
-function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number): Selection {
+function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, req: SelectRequest, count: number, heaps: boolean): Selection {
+  if (heaps) {
+    const slots = subscribeFromHeaps(view, now, req, count);
+    if (slots) return { ok: true, kind: 'edge', slots, fromHeaps: true };
+  }
   let sources = 0;
   let servingSources = 0;
   const p = new Picker(now, weights, req.region, !!(req.region !== undefined && req.strict), count);
@@ -353,6 +411,28 @@ function subscribe(view: ClusterView, now: number, weights: EvaluatorWeights, re
   }
   if (!fallback) return refuse(503, 'no-edge', `No edge is linked to the origin of ${req.scope}/${req.name} yet; retry shortly.`);
   return finish(p, req, 'origin-fallback', 'origin');
+}
+
+/** The edges subscribe() would choose first, from the heaps of the stream's sources and of their relays. */
+function subscribeFromHeaps(view: ClusterView, now: number, req: SelectRequest, count: number): LiveSlot[] | null {
+  const sources: Source[] = [];
+  const strict = req.region !== undefined && !!req.strict;
+  const add = (below: NodeSlot, minTier: number) => {
+    for (const [region, pair] of below.edgeHeaps) {
+      const regionRank = req.region === undefined || region === req.region ? 0 : 1;
+      if (regionRank && strict) continue;
+      for (let t = 0; t < 2; t++) if (pair[t].items.length) sources.push({ heap: pair[t], regionRank, tier: t > minTier ? t : minTier });
+    }
+  };
+  for (const { slot: src, publishers } of view.carriersOf(req.scope, req.name) ?? []) {
+    if (!live(src) || (src.role !== 'origin' && src.role !== 'transcoder') || publishers <= 0 || now > src.servesUntil) continue;
+    add(src, 0);
+    for (const l1 of src.relayLinks) {
+      const t1 = LINK_TIER[l1.state];
+      if (t1 >= 0 && live(l1.child) && now <= l1.child.acceptsUntil) add(l1.child, t1);
+    }
+  }
+  return sources.length ? fromHeaps(sources, now, count, !!req.strict) : null;
 }
 
 /** Does the group have edges (any not being terminated)? Looks at edges only, not at every node. */

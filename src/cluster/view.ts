@@ -1,4 +1,5 @@
 import type { ClusterNode, NodeGroup, NodeStream, Relation, Role } from '../domain/types.ts';
+import { CandidateHeap, LINK_TIER, pressureOf, type EvaluatorWeights, type HeapEntry } from './candidates.ts';
 
 /** Key of a stream across nodes: scope (no leading slash) + name. */
 export const streamKey = (scope: string, name: string) => `${scope}\u0000${name}`;
@@ -22,10 +23,27 @@ export interface Launching {
  */
 export class NodeSlot {
   node: ClusterNode | undefined = undefined;
-  /** Clients handed out by the broker since the node's last report (burst compensation, design §7). */
+  /**
+   * Clients handed out by the broker since the node's last report (burst compensation, design §7).
+   * Changed only through the view (handOut, noteHandedOut, resetHandedOut), which keeps the heaps in order.
+   */
   handedOut = 0;
   /** Links below this node, each with its child's slot. */
   readonly children: ChildLink[] = [];
+  /** Links above this node (the same ChildLink objects as in the parents' `children`). */
+  readonly parents: ParentLink[] = [];
+  /**
+   * Candidate heaps (candidates.ts), kept only once the broker asked for them (ClusterView.rankCandidates):
+   * the in-service edges linked below this node, by edge region, then by link tier (0 ready, 1 coming up).
+   */
+  readonly edgeHeaps = new Map<string, [CandidateHeap<NodeSlot>, CandidateHeap<NodeSlot>]>();
+  /** Links below this node to relays (a subscribe looks through them to their edges). */
+  readonly relayLinks = new Set<ChildLink>();
+  /** Where this slot sits in candidate heaps. */
+  entries: HeapEntry<NodeSlot>[] = [];
+  /** Heap keys: (used + handedOut) / capacity (Infinity without capacity), and pressure by the ranked weights. */
+  ratio = Infinity;
+  pressure = NaN;
   role: Role | undefined = undefined;
   region = '';
   capacity = 0;
@@ -52,7 +70,18 @@ export class NodeSlot {
     this.servesUntil = n?.state === 'inservice' || n?.state === 'draining' ? until : -Infinity;
     this.cpu = n?.cpu ?? null;
     this.memory = n?.memory ?? null;
+    this.rerate();
   }
+
+  rerate() {
+    this.ratio = this.capacity > 0 ? (this.used + this.handedOut) / this.capacity : Infinity;
+  }
+}
+
+/** A link above a node: its parent's slot and the link object in the parent's `children`. */
+export interface ParentLink {
+  readonly parent: NodeSlot;
+  readonly link: ChildLink;
 }
 
 /** A node carrying a stream (view.carriersOf). */
@@ -86,6 +115,66 @@ export class ClusterView {
   private readonly streamIndex = new Map<string, Map<string, Carrier[]>>();
   private readonly parentsByChild = new Map<string, Map<string, Relation>>();
   private readonly childrenByParent = new Map<string, Map<string, Relation>>();
+  /** Weights the candidate heaps rank by; null until the broker asks for heaps (rankCandidates). */
+  private weights: EvaluatorWeights | null = null;
+  /** Role → region → candidate heap of the in-service nodes of that role (broadcast). */
+  private readonly roleHeaps = new Map<Role, Map<string, CandidateHeap<NodeSlot>>>();
+
+  // ---- candidate heaps
+  /**
+   * From now on keep candidate heaps ranked with these weights (the broker's, from config). Until then,
+   * and for other weights, the broker scans.
+   */
+  rankCandidates(weights: EvaluatorWeights) {
+    this.weights = weights;
+    for (const slot of this.slots.values()) {
+      slot.pressure = pressureOf(slot, weights);
+      this.reindex(slot);
+    }
+  }
+
+  /** The weights the heaps are ranked by, or null. */
+  rankedBy(): EvaluatorWeights | null {
+    return this.weights;
+  }
+
+  /** Hot path: region → heap of the in-service nodes of the role. */
+  roleHeapsOf(role: Role): ReadonlyMap<string, CandidateHeap<NodeSlot>> | undefined {
+    return this.roleHeaps.get(role);
+  }
+
+  /** Puts the slot in the heaps its node belongs to now (and out of the others). */
+  private reindex(slot: NodeSlot) {
+    for (const e of slot.entries) e.heap.remove(e);
+    slot.entries = [];
+    for (const pl of slot.parents) pl.parent.relayLinks.delete(pl.link);
+    const n = slot.node;
+    if (!this.weights || !n) return;
+    if (n.role === 'relay') for (const pl of slot.parents) pl.parent.relayLinks.add(pl.link);
+    // Only nodes that can take clients at some moment (in service, reported once); the moment is checked per request.
+    if (slot.acceptsUntil === -Infinity) return;
+    if (n.role === 'edge') {
+      for (const pl of slot.parents) {
+        const tier = LINK_TIER[pl.link.state];
+        if (tier < 0) continue;
+        let pair = pl.parent.edgeHeaps.get(slot.region);
+        if (!pair) pl.parent.edgeHeaps.set(slot.region, (pair = [new CandidateHeap(), new CandidateHeap()]));
+        slot.entries.push(pair[tier].add(slot));
+      }
+    } else if (n.role === 'origin' || n.role === 'transcoder') {
+      let byRegion = this.roleHeaps.get(n.role);
+      if (!byRegion) this.roleHeaps.set(n.role, (byRegion = new Map()));
+      let heap = byRegion.get(slot.region);
+      if (!heap) byRegion.set(slot.region, (heap = new CandidateHeap()));
+      slot.entries.push(heap.add(slot));
+    }
+  }
+
+  /** The slot's load changed: its heaps move it. */
+  private rerate(slot: NodeSlot) {
+    slot.rerate();
+    for (const e of slot.entries) e.heap.update(e);
+  }
 
   // ---- groups and nodes
   setGroup(g: NodeGroup) {
@@ -108,7 +197,14 @@ export class ClusterView {
     const slot = this.slotFor(n.address);
     const prev = slot.node;
     if (prev && prev.role !== n.role) this.roleIndex.get(prev.role)?.delete(slot);
+    const wasAccepting = slot.acceptsUntil !== -Infinity;
     slot.set(n);
+    if (this.weights) {
+      slot.pressure = pressureOf(slot, this.weights);
+      // Heap membership follows role, region and in-service; anything else only moves the slot.
+      if (!prev || prev.role !== n.role || prev.region !== n.region || wasAccepting !== (slot.acceptsUntil !== -Infinity)) this.reindex(slot);
+      else this.rerate(slot);
+    }
     this.nodes.set(n.address, n);
     let set = this.roleIndex.get(n.role);
     if (!set) this.roleIndex.set(n.role, (set = new Set()));
@@ -136,7 +232,10 @@ export class ClusterView {
     const slot = this.slots.get(address);
     if (n && slot) this.roleIndex.get(n.role)?.delete(slot);
     this.nodes.delete(address);
-    slot?.set(undefined);
+    if (slot) {
+      slot.set(undefined);
+      this.reindex(slot);
+    }
     this.setNodeStreams(address, []);
     this.streamsByNode.delete(address);
     for (const parent of [...(this.parentsByChild.get(address)?.keys() ?? [])]) this.removeRelation(parent, address);
@@ -230,10 +329,19 @@ export class ClusterView {
     let c = this.childrenByParent.get(r.parent);
     if (!c) this.childrenByParent.set(r.parent, (c = new Map()));
     c.set(r.child, r);
-    const links = this.slotFor(r.parent).children;
-    const link = links.find((l) => l.child.address === r.child);
-    if (link) link.state = r.state;
-    else links.push({ state: r.state, child: this.slotFor(r.child) });
+    const parent = this.slotFor(r.parent);
+    const link = parent.children.find((l) => l.child.address === r.child);
+    if (link) {
+      if (link.state === r.state) return;
+      link.state = r.state;
+      this.reindex(link.child);
+    } else {
+      const child = this.slotFor(r.child);
+      const l: ChildLink = { state: r.state, child };
+      parent.children.push(l);
+      child.parents.push({ parent, link: l });
+      this.reindex(child);
+    }
   }
 
   removeRelation(parent: string, child: string) {
@@ -246,7 +354,14 @@ export class ClusterView {
     const slot = this.slots.get(parent);
     if (slot) {
       const i = slot.children.findIndex((l) => l.child.address === child);
-      if (i >= 0) slot.children.splice(i, 1);
+      if (i >= 0) {
+        const [l] = slot.children.splice(i, 1);
+        slot.relayLinks.delete(l);
+        const below = l.child;
+        const at = below.parents.findIndex((pl) => pl.link === l);
+        if (at >= 0) below.parents.splice(at, 1);
+        this.reindex(below);
+      }
     }
     this.dropUnusedSlot(parent);
     this.dropUnusedSlot(child);
@@ -301,7 +416,13 @@ export class ClusterView {
 
   noteHandedOut(address: string, count = 1) {
     const slot = this.slots.get(address);
-    if (slot) slot.handedOut += count;
+    if (slot) this.handOut(slot, count);
+  }
+
+  /** Hot path (broker): a client was sent to the slot's node. */
+  handOut(slot: NodeSlot, count = 1) {
+    slot.handedOut += count;
+    this.rerate(slot);
   }
 
   /** Every address with clients handed out since its last report, and how many. */
@@ -314,7 +435,10 @@ export class ClusterView {
   /** A report counted the clients handed out before it: start again from 0. */
   resetHandedOut(address: string) {
     const slot = this.slots.get(address);
-    if (slot) slot.handedOut = 0;
+    if (slot && slot.handedOut) {
+      slot.handedOut = 0;
+      this.rerate(slot);
+    }
   }
 }
 

@@ -664,14 +664,16 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) {
-  test(c.name, () => {
+// Each case twice: by scan, and from the candidate heaps the view keeps once ranked (select-heaps.test.ts).
+for (const c of cases) for (const heaps of [false, true]) {
+  test(`${c.name}${heaps ? ' (heaps)' : ''}`, () => {
     const v = new ClusterView();
+    if (heaps) v.rankCandidates(c.weights ?? DEFAULT_WEIGHTS);
     c.setup(v);
     const handedBefore = v.handOuts();
     const r = select(v, c.now ?? T0, c.weights ?? DEFAULT_WEIGHTS, { scope: 'live', name: 'stream1', ...c.req } as SelectRequest);
     if ('nodes' in c.expect) {
-      assert.ok(r.ok, `expected nodes, got ${JSON.stringify(r)}`);
+      if (!r.ok) assert.fail(`expected nodes, got ${JSON.stringify(r)}`);
       assert.deepEqual(
         r.slots.map((n) => n.address),
         c.expect.nodes,
