@@ -10,8 +10,8 @@ export interface TestDbOptions {
 }
 
 const START_HINT =
-  'Start MariaDB with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` ' +
-  '(or point SM_TEST_DB_HOST / SM_TEST_DB_PORT / SM_TEST_DB_USER / SM_TEST_DB_PASS at a MySQL/MariaDB server).';
+  'Run the tests through `npm test`, which starts a throw-away MariaDB when none answers, or point ' +
+  'SM_TEST_DB_HOST / SM_TEST_DB_PORT / SM_TEST_DB_USER / SM_TEST_DB_PASS at a MySQL/MariaDB server.';
 
 function serverFromEnv() {
   const env = process.env;
