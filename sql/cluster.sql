@@ -1,7 +1,9 @@
--- Stream Manager cluster schema, version 1, for MySQL 5.7+ / 8.x and MariaDB 10.3+.
+-- Stream Manager cluster schema, version 2, for MySQL 5.7+ / 8.x and MariaDB 10.3+.
 --
--- The manager applies this file itself when the database has no schema_version table
--- (src/store/mysql-store.ts). To apply it by hand, as with the classic product:
+-- The manager applies this file itself when the database has no schema_version table, or one whose
+-- highest version is older than SCHEMA_VERSION (src/store/schema-version.ts): every statement is
+-- idempotent, so re-applying it adds the tables a newer version brings and touches nothing else.
+-- A version that must change an existing table needs its own ALTER step (none so far). To apply it by hand, as with the classic product:
 --   mysql -u root -p -e 'CREATE DATABASE IF NOT EXISTS cluster CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'
 --   mysql -u root -p cluster < sql/cluster.sql
 --
@@ -120,6 +122,14 @@ CREATE TABLE IF NOT EXISTS scale_events (
   KEY scale_events_group (group_name, id)
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Autoscaling controls per group (v2): pause and scheduled limits, one JSON document per group.
+CREATE TABLE IF NOT EXISTS group_settings (
+  group_name varchar(255) NOT NULL,
+  doc longtext NOT NULL,                    -- JSON: {paused, replaceDead, schedules: [...]}
+  updated bigint(20) NOT NULL,
+  PRIMARY KEY (group_name)
+) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Last, so that its presence means every table above exists. INSERT IGNORE: several managers may
 -- apply the schema at the same moment.
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -129,3 +139,4 @@ CREATE TABLE IF NOT EXISTS schema_version (
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO schema_version (version, applied) VALUES (1, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED));
+INSERT IGNORE INTO schema_version (version, applied) VALUES (2, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED));

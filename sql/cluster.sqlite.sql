@@ -1,6 +1,6 @@
--- Stream Manager cluster schema, version 1, for the embedded SQLite store (src/store/sqlite-store.ts).
+-- Stream Manager cluster schema, version 2, for the embedded SQLite store (src/store/sqlite-store.ts).
 -- The same logical schema as sql/cluster.sql (same tables, columns and keys); applied in one
--- transaction when the file has no schema_version table.
+-- transaction when the file has no schema_version table or an older version (every statement is idempotent).
 -- No foreign keys: cascades are done by the store inside transactions, identically on both engines.
 -- Ids use AUTOINCREMENT so that they are never reused, as with MySQL: scale events are ordered by id.
 
@@ -98,6 +98,12 @@ CREATE TABLE IF NOT EXISTS scale_events (
 );
 CREATE INDEX IF NOT EXISTS scale_events_group ON scale_events (group_name, id);
 
+CREATE TABLE IF NOT EXISTS group_settings (
+  group_name TEXT NOT NULL PRIMARY KEY,
+  doc TEXT NOT NULL,                        -- JSON: {paused, replaceDead, schedules: [...]}
+  updated INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL PRIMARY KEY,
   applied INTEGER NOT NULL
@@ -105,3 +111,5 @@ CREATE TABLE IF NOT EXISTS schema_version (
 
 INSERT OR IGNORE INTO schema_version (version, applied)
   VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+INSERT OR IGNORE INTO schema_version (version, applied)
+  VALUES (2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));

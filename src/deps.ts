@@ -27,6 +27,8 @@ import { createActuator } from './autoscaler/actuator.ts';
 import { createAutoscaler } from './autoscaler/run-once.ts';
 import { settingsFromConfig } from './autoscaler/snapshot.ts';
 import { startAutoscaler, type AutoscalerLoop, type AutoscalerStatus } from './autoscaler/loop.ts';
+import { createGroupControls, type GroupControls } from './catalog/group-controls.ts';
+import { planWhatIf, type Decision, type WhatIf } from './autoscaler/whatif.ts';
 
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
@@ -51,6 +53,10 @@ export interface AppDeps {
   broker: Broker;
   metrics: Metrics;
   ready: () => Promise<Readiness>;
+  /** Pause and schedules per group. */
+  controls: GroupControls;
+  /** Dry run of the autoscaler on the live view (acts on nothing). */
+  whatIf: (group: string, h: WhatIf, now: number) => Decision[];
 }
 
 export interface Runtime extends AppDeps {
@@ -128,8 +134,12 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   await provisions.load();
   const broker = createBroker({ view, clock, config, regions: cloud.regions, provisions, onDecision: (a, o) => metrics.brokerDecision(a, o) });
 
+  const controls = await createGroupControls({ store, clock });
+  const settings = settingsFromConfig(config);
   const actuator = createActuator({ ops, events, cloud, clock, log });
-  const autoscaler = createAutoscaler({ view, catalog, cloud, settings: settingsFromConfig(config), actuator, log });
+  const autoscaler = createAutoscaler({ view, catalog, cloud, settings, actuator, log, controls: controls.of });
+  const whatIf = (group: string, h: WhatIf, now: number) =>
+    planWhatIf({ view, catalog, cloud, settings, inFlight: actuator.inFlight() }, autoscaler.memory, controls.of, group, h, now);
   let loop: AutoscalerLoop | undefined;
   const autoscalerStatus = () => {
     const st = loop?.status();
@@ -138,7 +148,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
       ? { leader: st.leader, lastRunAt: st.lastRunAt, lastSuccessAt: st.lastSuccessAt, lastDurationMs: st.lastDurationMs, lastError: st.lastError, ticks: st.ticks }
       : { leader: false, lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, ticks: 0 };
   };
-  metrics.setSources({ proxyStats: () => proxy.stats(), autoscalerStatus });
+  metrics.setSources({ proxyStats: () => proxy.stats(), autoscalerStatus, pausedGroups: () => controls.pausedGroups() });
   const ready = readinessCheck({ store, lease, autoscaler: autoscalerStatus, onError: (err) => log.warn({ err }, 'readiness: store ping failed') });
   const groups = createGroupService({ clock, log, store, cloud, view, catalog, ops });
 
@@ -147,7 +157,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const syncLoop = () => {
     syncTimer = clock.setTimeout(async () => {
       try {
-        await Promise.all([syncView(view, store), catalog.reload(), provisions.reload()]);
+        await Promise.all([syncView(view, store), catalog.reload(), provisions.reload(), controls.reload()]);
       } catch (err) {
         log.warn({ err }, 'cluster sync from the store failed; keeping the current view');
       }
@@ -175,6 +185,8 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     broker,
     metrics,
     ready,
+    controls,
+    whatIf,
     lease,
     autoscaler: {
       status: () => loop?.status(),
@@ -205,7 +217,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         },
         // A new leader must act on the cluster as the store has it, not on its own stale view.
         onLeadership: async () => {
-          await Promise.all([syncView(view, store), catalog.reload()]);
+          await Promise.all([syncView(view, store), catalog.reload(), controls.reload()]);
         },
       });
     },

@@ -7,7 +7,9 @@ import { applyOutcomes, applyResults, createMemory, observe, type AutoscalerMemo
 import { planScaleIn } from './scale-in-planner.ts';
 import { planScaleOut } from './scale-out-planner.ts';
 import { buildSnapshot, type SnapshotSources } from './snapshot.ts';
-import type { LaunchOutcome, PlanItem, RunResult } from './types.ts';
+import { applySchedules, planScheduleEvents, type ControlsOf } from './schedules.ts';
+import { forgetResumed, holdPaused } from './pause.ts';
+import type { LaunchOutcome, PlanItem, RunResult, Snapshot } from './types.ts';
 
 export interface RunOnceDeps {
   view: SnapshotSources['view'];
@@ -17,6 +19,19 @@ export interface RunOnceDeps {
   memory: AutoscalerMemory;
   actuator: Actuator;
   log: Logger;
+  /** Pause and schedules per group (src/catalog/group-controls.ts); none when absent. */
+  controls?: ControlsOf;
+}
+
+const noControls: ControlsOf = () => ({ paused: false, replaceDead: true, schedules: [] });
+
+/** Every planner on one snapshot (memory already observed): what the autoscaler would do at `now`. */
+export function planSnapshot(snapshot: Snapshot, memory: AutoscalerMemory, now: number): PlanItem[] {
+  const out = planScaleOut(snapshot, memory, now);
+  // A drain the surge cancels is not ended in the same tick (both planners see the same empty draining node).
+  const cancelled = new Set(out.flatMap((i) => (i.kind === 'cancelDrain' ? [i.address] : [])));
+  const inn = planScaleIn(snapshot, memory, now).filter((i) => !(i.kind === 'terminate' && cancelled.has(i.address)));
+  return [...planHealth(snapshot, memory, now), ...inn, ...out];
 }
 
 /** Pure part of a tick (also what the benchmark measures): snapshot, memory observation, every planner. */
@@ -27,13 +42,13 @@ export function planTick(
 ): { items: PlanItem[]; groups: number } {
   const { memory } = deps;
   const outcomeEvents = applyOutcomes(memory, outcomes, deps.settings);
+  const controls = deps.controls ?? noControls;
   const snapshot = buildSnapshot({ view: deps.view, catalog: deps.catalog, cloud: deps.cloud, settings: deps.settings, inFlight: deps.actuator.inFlight() }, now);
+  const windows = applySchedules(snapshot, controls, now);
   observe(memory, snapshot, now);
-  const out = planScaleOut(snapshot, memory, now);
-  // A drain the surge cancels is not ended in the same tick (both planners see the same empty draining node).
-  const cancelled = new Set(out.flatMap((i) => (i.kind === 'cancelDrain' ? [i.address] : [])));
-  const inn = planScaleIn(snapshot, memory, now).filter((i) => !(i.kind === 'terminate' && cancelled.has(i.address)));
-  const items = [...outcomeEvents, ...planHealth(snapshot, memory, now), ...inn, ...out];
+  forgetResumed(memory, snapshot.groups.map((g) => g.name), controls);
+  const paused = holdPaused(planSnapshot(snapshot, memory, now), controls, memory);
+  const items = [...outcomeEvents, ...planScheduleEvents(snapshot, windows, memory, controls), ...paused.events, ...paused.run];
   return { items, groups: snapshot.groups.length };
 }
 

@@ -116,7 +116,9 @@ export type Rule =
   | 'cluster-shutdown'
   | 'stuck-terminating'
   | 'zone-backoff'
-  | 'pool-backoff';
+  | 'pool-backoff'
+  | 'schedule'
+  | 'paused';
 
 interface ItemBase {
   group: string;

@@ -104,6 +104,8 @@ export const SCALE_EVENT_KINDS = [
   'relink',
   'backoff',
   'group-deleted',
+  'schedule',
+  'paused',
 ] as const;
 export type ScaleEventKind = (typeof SCALE_EVENT_KINDS)[number];
 
@@ -169,4 +171,33 @@ export interface ScalePolicy {
   type: string;
   version: string;
   targets: { target?: Partial<PolicyTarget>[]; region?: { name: string; target: Partial<PolicyTarget>[] }[] };
+}
+
+/**
+ * A scheduled change of a role's limits for a time window (the classic scheduled events): once
+ * (`start`..`end`, epoch ms) or recurring (`cron` start times, each window `durationMs` long).
+ */
+export interface Schedule {
+  id: string;
+  role: Role;
+  /** Only this region of the group; all regions when absent. */
+  region?: string;
+  minLimit?: number;
+  maxLimit?: number;
+  cron?: string;
+  /** IANA zone the cron expression is read in (default UTC). */
+  timezone?: string;
+  durationMs?: number;
+  start?: number;
+  end?: number;
+  label?: string;
+}
+
+/** Autoscaling controls of one group, kept in the store so every manager applies the same ones. */
+export interface GroupSettings {
+  /** No automatic launch, drain or termination. */
+  paused: boolean;
+  /** While paused: dead and failed nodes are still terminated and replaced. */
+  replaceDead: boolean;
+  schedules: Schedule[];
 }

@@ -11,6 +11,8 @@ import type { Clock } from '../lib/clock.ts';
  */
 
 export interface MetricsSources {
+  /** Groups whose autoscaling is paused (PUT …/nodegroup/{group}/autoscale). */
+  pausedGroups?: () => string[];
   /** The WebSocket proxy's running totals (sessions open now, bytes since start). */
   proxyStats?: () => { sessions: number; bytesIn: number; bytesOut: number };
   /** The autoscaler loop's status; epoch ms and ms as the loop reports them. */
@@ -148,6 +150,17 @@ export function createMetrics(deps: MetricsDeps) {
     help: '1 when cluster.password is the published classic default "changeme" (anyone can report for nodes); set a password or remove the key.',
     registers,
   }).set(deps.classicClusterPassword ? 1 : 0);
+
+  new Gauge({
+    name: 'group_autoscale_paused',
+    help: '1 for each group whose autoscaling is paused (no automatic launch, drain or termination).',
+    labelNames: ['group'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const group of sources.pausedGroups?.() ?? []) this.set({ group }, 1);
+    },
+  });
 
   new Gauge({
     name: 'proxy_sessions',

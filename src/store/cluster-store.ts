@@ -11,6 +11,7 @@ import type {
   ScalePolicy,
   StreamProvision,
   LinkState,
+  GroupSettings,
 } from '../domain/types.ts';
 
 /**
@@ -87,6 +88,11 @@ export interface ClusterStore {
   saveRelation(relation: Relation): Promise<void>;
   setRelationState(parent: string, child: string, state: LinkState, at: number): Promise<boolean>;
   deleteRelation(parent: string, child: string): Promise<boolean>;
+
+  // ---- autoscaling controls per group (pause, schedules); deleted with the group
+  listGroupSettings(): Promise<{ group: string; settings: GroupSettings }[]>;
+  /** Inserts or replaces the group's document. */
+  saveGroupSettings(group: string, settings: GroupSettings, at: number): Promise<void>;
 
   // ---- stream provisions
   listProvisions(): Promise<StreamProvision[]>;

@@ -20,10 +20,14 @@ import type {
   ScaleEvent,
   ScalePolicy,
   StreamProvision,
+  GroupSettings,
 } from '../domain/types.ts';
+import { SCHEMA_VERSION } from './schema-version.ts';
 import { type ClusterStore, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
 import {
   type EventRow,
+  type GroupSettingsRow,
+  toGroupSettings,
   type GroupRow,
   type NodeRow,
   type ProvisionRow,
@@ -160,7 +164,10 @@ async function applySchemaIfAbsent(pool: Pool): Promise<void> {
   const [rows] = await pool.query<RowDataPacket[]>(
     "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_version'",
   );
-  if (Number(rows[0].n) > 0) return;
+  if (Number(rows[0].n) > 0) {
+    const [v] = await pool.query<RowDataPacket[]>('SELECT MAX(version) AS v FROM schema_version');
+    if (Number(v[0].v ?? 0) >= SCHEMA_VERSION) return;
+  }
   // Every statement is idempotent (IF NOT EXISTS, INSERT IGNORE): managers starting together are safe.
   const conn = await pool.getConnection();
   try {
@@ -329,6 +336,7 @@ class MysqlClusterStore implements ClusterStore {
       );
       await c.execute('DELETE FROM nodes WHERE group_name = ?', [name]);
       await c.execute('DELETE FROM scale_events WHERE group_name = ?', [name]);
+      await c.execute('DELETE FROM group_settings WHERE group_name = ?', [name]);
       const [res] = await c.execute<ResultSetHeader>('DELETE FROM node_groups WHERE name = ?', [name]);
       return res.affectedRows > 0;
     });
@@ -458,6 +466,18 @@ class MysqlClusterStore implements ClusterStore {
   }
   async deleteRelation(parent: string, child: string) {
     return (await this.changed('DELETE FROM relations WHERE parent = ? AND child = ?', [parent, child])) > 0;
+  }
+
+  // ---- group settings
+
+  async listGroupSettings() {
+    return (await this.rows<GroupSettingsRow>('SELECT group_name, doc FROM group_settings ORDER BY group_name')).map(toGroupSettings);
+  }
+  async saveGroupSettings(group: string, settings: GroupSettings, at: number) {
+    await this.exec(
+      'INSERT INTO group_settings (group_name, doc, updated) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated = VALUES(updated)',
+      [group, JSON.stringify(settings), at],
+    );
   }
 
   // ---- stream provisions

@@ -14,7 +14,9 @@ import type {
   ScaleEvent,
   ScalePolicy,
   StreamProvision,
+  GroupSettings,
 } from '../domain/types.ts';
+import { SCHEMA_VERSION } from './schema-version.ts';
 import { type ClusterStore, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
 
 /** The embedded, zero-config cluster store (design §3): one SQLite file, one manager instance. */
@@ -72,6 +74,12 @@ export interface RelationRow {
   state: string;
   state_updated: number;
 }
+export interface GroupSettingsRow {
+  group_name: string;
+  doc: string;
+}
+export const toGroupSettings = (r: GroupSettingsRow) => ({ group: r.group_name, settings: JSON.parse(r.doc) as GroupSettings });
+
 export interface ProvisionRow {
   scope: string;
   name: string;
@@ -221,8 +229,9 @@ export function openSqliteStore(file: string): ClusterStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+    const version = hasSchema ? (db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0 : 0;
     // DDL is transactional in SQLite: a crash mid-way leaves no half-created schema.
-    if (!hasSchema) db.transaction(() => db.exec(readFileSync(SCHEMA_FILE, 'utf8')))();
+    if (version < SCHEMA_VERSION) db.transaction(() => db.exec(readFileSync(SCHEMA_FILE, 'utf8')))();
     return new SqliteClusterStore(db); // prepares every statement: fails here on a damaged schema
   } catch (e) {
     db.close();
@@ -272,6 +281,11 @@ class SqliteClusterStore implements ClusterStore {
       ),
       delGroupNodes: p('DELETE FROM nodes WHERE group_name = ?'),
       delGroupEvents: p('DELETE FROM scale_events WHERE group_name = ?'),
+      delGroupSettings: p('DELETE FROM group_settings WHERE group_name = ?'),
+      listGroupSettings: p<GroupSettingsRow>('SELECT group_name, doc FROM group_settings ORDER BY group_name'),
+      saveGroupSettings: p(
+        'INSERT INTO group_settings (group_name, doc, updated) VALUES (?, ?, ?) ON CONFLICT (group_name) DO UPDATE SET doc = excluded.doc, updated = excluded.updated',
+      ),
 
       listNodes: p<NodeRow>('SELECT * FROM nodes ORDER BY id'),
       listGroupNodes: p<NodeRow>('SELECT * FROM nodes WHERE group_name = ? ORDER BY id'),
@@ -346,6 +360,7 @@ class SqliteClusterStore implements ClusterStore {
         s.delGroupRelations.run({ g: name });
         s.delGroupNodes.run(name);
         s.delGroupEvents.run(name);
+        s.delGroupSettings.run(name);
         return s.delGroup.run(name).changes > 0;
       }),
       deleteNode: db.transaction((address: string) => {
@@ -544,6 +559,15 @@ class SqliteClusterStore implements ClusterStore {
   }
   deleteRelation(parent: string, child: string) {
     return this.run(() => this.s.delRelation.run(parent, child).changes > 0);
+  }
+
+  // ---- group settings
+
+  listGroupSettings() {
+    return this.run(() => this.s.listGroupSettings.all().map(toGroupSettings));
+  }
+  async saveGroupSettings(group: string, settings: GroupSettings, at: number) {
+    await this.run(() => this.s.saveGroupSettings.run(group, JSON.stringify(settings), at));
   }
 
   // ---- stream provisions

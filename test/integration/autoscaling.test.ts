@@ -1,79 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHarness, type Harness } from '../support/harness.ts';
-import type { SimNode } from '../../src/sim/node-sim.ts';
-
-const POLICY = {
-  policy: {
-    name: 'fast',
-    description: 'test policy',
-    type: '',
-    version: '0.0.2',
-    targets: {
-      target: [
-        { role: 'origin', minLimit: 1, maxLimit: 1, scaleAdjustment: 1, coolDownPeriod: 60000, estimatedWarmUpTime: 120000 },
-        { role: 'edge', minLimit: 1, maxLimit: 4, scaleAdjustment: 1, coolDownPeriod: 60000, estimatedWarmUpTime: 120000 },
-      ],
-    },
-  },
-};
-const LAUNCH = {
-  launchconfig: {
-    name: 'small',
-    description: '',
-    image: 'managed',
-    version: '0.0.2',
-    targets: { target: [{ role: 'origin', instanceType: 'standard', connectionCapacity: 100 }, { role: 'edge', instanceType: 'standard', connectionCapacity: 10 }] },
-    properties: { property: [] },
-    metadata: { meta: [] },
-  },
-};
-
-interface Cluster {
-  h: Harness;
-  group: string;
-  pool: SimNode[];
-  /** Nodes the manager runs, by role. */
-  role(r: string): SimNode[];
-  /** Reports every live, assigned node (the nodes' heartbeats in real life). */
-  heartbeat(): Promise<void>;
-  /** Moves time in heartbeat-sized steps, every live node reporting on the way. */
-  run(ms: number): Promise<void>;
-}
-
-async function cluster(t: Parameters<typeof startHarness>[0], h: Harness, poolSize: number, first: number): Promise<Cluster> {
-  const pool = await Promise.all(Array.from({ length: poolSize }, (_, i) => h.node(first + i)));
-  await h.provision(pool);
-  assert.equal((await h.api('POST', '/admin/configurations/scalepolicy', POLICY)).status, 201);
-  assert.equal((await h.api('POST', '/admin/configurations/launchconfig', LAUNCH)).status, 201);
-  const group = (await h.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'small', scalePolicy: 'fast', name: 'g1' })).json.name;
-  assert.equal((await h.api('POST', `/admin/nodegroup/${group}/node/origin`)).status, 201);
-  await h.rt.ops.launchesSettled(group);
-  const c: Cluster = {
-    h,
-    group,
-    pool,
-    role: (r) => pool.filter((n) => h.rt.view.nodes.get(n.host)?.role === r && h.rt.view.nodes.get(n.host)?.group === group),
-    async heartbeat() {
-      for (const n of pool) if (n.alive && h.rt.view.nodes.has(n.host)) await n.report();
-    },
-    async run(ms) {
-      for (let done = 0; done < ms; done += 5000) {
-        await c.heartbeat();
-        await h.tick(Math.min(5000, ms - done));
-      }
-    },
-  };
-  await c.heartbeat();
-  return c;
-}
+import { startHarness } from '../support/harness.ts';
+import { cluster } from '../support/autoscale-cluster.ts';
 
 const kinds = <E extends { kind: string; role: string | null }>(events: E[], kind: string, role = 'edge') => events.filter((e) => e.kind === kind && e.role === role);
 
 describe('autoscaling with simulator nodes on a manual clock', () => {
   it('a surge launches exactly the nodes needed, once; falling load drains one node at a time without dropping viewers', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 6, 60);
+    const c = await cluster(h, 6, 60);
     h.start();
     await c.run(5000);
     assert.equal(kinds(await h.events(c.group), 'launch').length, 1, 'only the initial edge');
@@ -129,7 +64,7 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
 
   it('a dead edge stops getting clients, is cleaned up and replaced', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 4, 70);
+    const c = await cluster(h, 4, 70);
     h.start();
     await c.run(5000);
     const [edge] = c.role('edge');
@@ -152,7 +87,7 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
 
   it('a dead edge kept as a terminated row (deleteDeadGroupNodesOnCleanUp=false) loses its links to its origin', async (t) => {
     const h = await startHarness(t, { config: { 'instancecontroller.deleteDeadGroupNodesOnCleanUp': false } });
-    const c = await cluster(t, h, 4, 230);
+    const c = await cluster(h, 4, 230);
     h.start();
     await c.run(5000);
     const [edge] = c.role('edge');
@@ -167,7 +102,7 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
 
   it('an empty pool produces a refused event with the numbers, and the loop keeps going', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 2, 80);
+    const c = await cluster(h, 2, 80);
     h.start();
     await c.run(2000);
     const [edge] = c.role('edge');
@@ -186,7 +121,7 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
 
   it('group delete terminates every node and returns every host to the pool', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 3, 90);
+    const c = await cluster(h, 3, 90);
     const del = await h.api('DELETE', `/admin/nodegroup/${c.group}`);
     assert.equal(del.status, 200);
     assert.equal(del.json.name, c.group);
@@ -200,7 +135,7 @@ describe('autoscaling with simulator nodes on a manual clock', () => {
 describe('origin failure and live settings', () => {
   it('a dead origin is replaced and its edges re-link to the new one', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 5, 120);
+    const c = await cluster(h, 5, 120);
     h.start();
     await c.run(2000);
     await c.heartbeat(); // links established
@@ -223,7 +158,7 @@ describe('origin failure and live settings', () => {
 
   it('a threshold change applies on the next tick, without a restart', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 4, 130);
+    const c = await cluster(h, 4, 130);
     assert.equal((await h.api('POST', '/admin/alarm/scaleout/default?type=edge&threshold=80')).status, 200);
     h.start();
     const [edge] = c.role('edge');
@@ -239,7 +174,7 @@ describe('origin failure and live settings', () => {
 
   it('exposes every metric family with values from the scenario', async (t) => {
     const h = await startHarness(t);
-    const c = await cluster(t, h, 4, 140);
+    const c = await cluster(h, 4, 140);
     h.start();
     const [edge] = c.role('edge');
     const [origin] = c.role('origin');

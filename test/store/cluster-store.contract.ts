@@ -347,6 +347,21 @@ export function defineClusterStoreContract(name: string, make: () => Promise<Sto
         assert.equal(await store.countScaleEvents('g2'), 1);
         assert.equal(await store.deleteGroup('g1'), false);
       });
+
+      it('keeps autoscaling controls per group, replaces them whole and deletes them with the group', async () => {
+        await store.createGroup(group('g1'));
+        await store.createGroup(group('g2'));
+        const sched = { id: 'ab12cd34', role: 'edge' as const, minLimit: 10, cron: '0 18 * * 5', durationMs: 18_000_000, label: 'Friday ✓' };
+        await store.saveGroupSettings('g1', { paused: true, replaceDead: false, schedules: [] }, T);
+        await store.saveGroupSettings('g2', { paused: false, replaceDead: true, schedules: [sched] }, T);
+        await store.saveGroupSettings('g1', { paused: false, replaceDead: true, schedules: [sched] }, T + 1);
+        assert.deepEqual(await store.listGroupSettings(), [
+          { group: 'g1', settings: { paused: false, replaceDead: true, schedules: [sched] } },
+          { group: 'g2', settings: { paused: false, replaceDead: true, schedules: [sched] } },
+        ]);
+        await store.deleteGroup('g1');
+        assert.deepEqual((await store.listGroupSettings()).map((r) => r.group), ['g2']);
+      });
     });
 
     describe('nodes', () => {

@@ -25,6 +25,7 @@ const TABLES = [
   'relations',
   'stream_provisions',
   'scale_events',
+  'group_settings',
 ];
 
 defineClusterStoreContract('mysql', async () => {
@@ -55,14 +56,14 @@ describe('openMysqlStore', () => {
       .map((r) => String(r.t))
       .sort();
 
-  it('creates a missing database, applies the schema once and records version 1', async () => {
+  it('creates a missing database, applies the schema once and records every version up to SCHEMA_VERSION', async () => {
     const store = await openMysqlStore(opts);
     await store.close();
     assert.deepEqual(await tables(), [...TABLES, 'schema_version'].sort());
     const [rows] = await raw.query<RowDataPacket[]>(`SELECT version FROM ${extra}.schema_version`);
     assert.deepEqual(
       rows.map((r) => r.version),
-      [1],
+      [1, 2],
     );
     const [[opt]] = await raw.query<RowDataPacket[]>(
       'SELECT default_character_set_name AS cs FROM information_schema.schemata WHERE schema_name = ?',
@@ -79,7 +80,24 @@ describe('openMysqlStore', () => {
     // CREATE TABLE IF NOT EXISTS would have brought it back
     assert.ok(!(await tables()).includes('alarms'));
     const [rows] = await raw.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${extra}.schema_version`);
-    assert.equal(Number(rows[0].n), 1);
+    assert.equal(Number(rows[0].n), 2);
+  });
+
+  it('upgrades a version 1 database: the new tables appear, the rows stay', async () => {
+    await raw.query(`DROP DATABASE IF EXISTS ${extra}`);
+    await (await openMysqlStore(opts)).close();
+    await raw.query(`DROP TABLE ${extra}.group_settings`);
+    await raw.query(`DELETE FROM ${extra}.schema_version WHERE version > 1`);
+    await raw.query(`INSERT INTO ${extra}.alarms (role, threshold) VALUES ('edge', 42)`);
+    const store = await openMysqlStore(opts);
+    try {
+      assert.deepEqual(await store.listGroupSettings(), []);
+      assert.deepEqual(await store.listAlarms(), [{ role: 'edge', threshold: 42 }]);
+    } finally {
+      await store.close();
+    }
+    const [rows] = await raw.query<RowDataPacket[]>(`SELECT version FROM ${extra}.schema_version ORDER BY version`);
+    assert.deepEqual(rows.map((r) => r.version), [1, 2]);
   });
 
   it('rejects with StoreUnavailableError when the server is unreachable', async () => {

@@ -29,7 +29,7 @@ defineClusterStoreContract('sqlite (temp file)', async () => {
 });
 
 describe('openSqliteStore', () => {
-  it('creates parent directories, enables WAL and records schema version 1', async () => {
+  it('creates parent directories, enables WAL and records every schema version', async () => {
     const file = freshFile();
     const store = openSqliteStore(file);
     await store.close();
@@ -37,7 +37,7 @@ describe('openSqliteStore', () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }]);
     } finally {
       db.close();
     }
@@ -62,6 +62,21 @@ describe('openSqliteStore', () => {
     db.close();
     await openSqliteStore(file).close();
     assert.equal(indexExists(), false);
+  });
+
+  it('upgrades a version 1 file: the new tables appear, the rows stay', async () => {
+    const file = freshFile();
+    await openSqliteStore(file).close();
+    const db = new Database(file);
+    db.exec("DROP TABLE group_settings; DELETE FROM schema_version WHERE version > 1; INSERT INTO alarms (role, threshold) VALUES ('edge', 42)");
+    db.close();
+    const store = openSqliteStore(file);
+    try {
+      assert.deepEqual(await store.listGroupSettings(), []);
+      assert.deepEqual(await store.listAlarms(), [{ role: 'edge', threshold: 42 }]);
+    } finally {
+      await store.close();
+    }
   });
 
   it("works in memory (':memory:')", async () => {

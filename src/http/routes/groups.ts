@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { ROLES, type ClusterNode, type Role } from '../../domain/types.ts';
+import { ROLES, type ClusterNode, type NodeGroup, type Role } from '../../domain/types.ts';
+import type { GroupControls } from '../../catalog/group-controls.ts';
 import type { ClusterView } from '../../cluster/view.ts';
 import { isSmartGroupBody, type GroupService } from '../../cluster/groups.ts';
 import type { ClusterStore } from '../../store/cluster-store.ts';
@@ -17,8 +18,19 @@ const eventsQuery = z.object({
 });
 
 /** Node groups: G1–G13 and the scale event log (our extension). Admin plugin. */
-export function groupRoutes(deps: { groups: GroupService; view: ClusterView; store: ClusterStore; catalog: Pick<Catalog, 'launchConfig'> }): FastifyPluginAsync {
+export function groupRoutes(deps: {
+  groups: GroupService;
+  view: ClusterView;
+  store: ClusterStore;
+  catalog: Pick<Catalog, 'launchConfig'>;
+  controls?: Pick<GroupControls, 'of'>;
+}): FastifyPluginAsync {
   const { groups, view } = deps;
+  // A paused group says so in its read (PUT …/autoscale); the classic shape is unchanged otherwise.
+  const read = (g: NodeGroup) => {
+    const c = deps.controls?.of(g.name);
+    return c?.paused ? { ...groupJson(g), paused: true, replaceDead: c.replaceDead } : groupJson(g);
+  };
   const groupOf = (params: unknown) => groups.get(parse(groupParams, params, 'params').group);
   const listed = (nodes: ClusterNode[]) => nodes.sort((a, b) => a.launchTime - b.launchTime || a.id - b.id).map((n) => nodeJson(n));
 
@@ -32,8 +44,8 @@ export function groupRoutes(deps: { groups: GroupService; view: ClusterView; sto
     });
     // G5 resize: origin/edge limits of existing regions from publisher/subscriber ranges.
     app.put('/nodegroup/:group', async (req) => groupJson(await groups.resize(groupOf(req.params).name, req.body)));
-    app.get('/nodegroup', async () => groups.list().map(groupJson));
-    app.get('/nodegroup/:group', async (req) => groupJson(groupOf(req.params)));
+    app.get('/nodegroup', async () => groups.list().map(read));
+    app.get('/nodegroup/:group', async (req) => read(groupOf(req.params)));
     app.delete('/nodegroup/:group', async (req) => groupJson(await groups.remove(groupOf(req.params).name)));
 
     app.get('/nodegroup/:group/node', async (req) => listed(view.nodesOf(groupOf(req.params).name)));

@@ -12,6 +12,7 @@ import { brokerReader, brokerRoutes } from './broker.ts';
 import { whipRoutes } from './whip.ts';
 import { brokerFastPath } from '../broker-fast-path.ts';
 import { streamProvisionRoutes } from './stream-provisions.ts';
+import { autoscaleRoutes } from './autoscale.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
 export function routePlugins(deps: AppDeps): AppRoutes {
@@ -21,7 +22,8 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     },
     catalogRoutes({ catalog: deps.catalog }),
     provisionRoutes({ cloud: deps.cloud }),
-    groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog }),
+    groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog, controls: deps.controls }),
+    autoscaleRoutes({ groups: deps.groups, controls: deps.controls, catalog: deps.catalog, clock: deps.clock, whatIf: deps.whatIf }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),
     proxyRoutes({ proxy: deps.proxy, whip: deps.whip, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
