@@ -57,6 +57,8 @@ export interface AppDeps {
   controls: GroupControls;
   /** Dry run of the autoscaler on the live view (acts on nothing). */
   whatIf: (group: string, h: WhatIf, now: number) => Decision[];
+  /** Where `npm run build:dashboard` writes the operator dashboard. */
+  dashboardDir: string;
 }
 
 export interface Runtime extends AppDeps {
@@ -187,6 +189,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     ready,
     controls,
     whatIf,
+    dashboardDir: resolve(projectRoot, 'dist/dashboard'),
     lease,
     autoscaler: {
       status: () => loop?.status(),

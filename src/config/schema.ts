@@ -137,6 +137,8 @@ export const configSchema = z.object({
     .default({}),
   /** ours */
   autoscaler: z.object({ tickInterval: int(1000, 10) }).default({}),
+  /** ours: how often the operator dashboard reloads the cluster state (ms). */
+  dashboard: z.object({ refreshInterval: int(2000, 100) }).default({}),
   /** ours: when set, GET /metrics needs `Authorization: Bearer <token>`. */
   metrics: z.object({ token: optStr() }).default({}),
 });

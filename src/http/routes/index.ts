@@ -13,6 +13,9 @@ import { whipRoutes } from './whip.ts';
 import { brokerFastPath } from '../broker-fast-path.ts';
 import { streamProvisionRoutes } from './stream-provisions.ts';
 import { autoscaleRoutes } from './autoscale.ts';
+import { overviewRoutes } from './overview.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { settingsFromConfig } from '../../autoscaler/snapshot.ts';
 
 /** The URL map: which feature plugin is mounted where. Wiring only; handlers live in their own files. */
 export function routePlugins(deps: AppDeps): AppRoutes {
@@ -27,6 +30,14 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     nodeRoutes({ view: deps.view, ops: deps.ops }),
     proxyRoutes({ proxy: deps.proxy, whip: deps.whip, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
+    overviewRoutes({
+      view: deps.view,
+      catalog: deps.catalog,
+      cloud: deps.cloud,
+      settings: settingsFromConfig(deps.config),
+      clock: deps.clock,
+      refreshMs: deps.config.dashboard.refreshInterval,
+    }),
   ];
   const broker = {
     broker: deps.broker,
@@ -41,6 +52,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     cloudwatchRoutes({ clusterPassword: deps.clusterPassword, protocol: deps.protocol }),
     opsRoutes({ metrics: deps.metrics, token: deps.config.metrics.token, ready: deps.ready }),
     whipRoutes({ whip: deps.whip, read: brokerReader(broker) }),
+    dashboardRoutes({ dir: deps.dashboardDir }),
   ];
   return { root, admin, public: [], hot, fast: [brokerFastPath(broker)] };
 }
