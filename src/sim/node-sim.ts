@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { z } from 'zod';
+import { replySchema, type ReplyBody } from '../cluster/node-reply.ts';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 
@@ -75,19 +75,7 @@ export interface ReportBody {
   memory?: number;
 }
 
-/** The manager's reply, read leniently: a newer manager may add fields. */
-export const replySchema = z
-  .object({
-    status: z.enum(['assigned', 'unassigned', 'unknown']),
-    identifier: z.string().nullish(),
-    group: z.string().nullish(),
-    role: z.string().nullish(),
-    parents: z.array(z.string()).nullish(),
-    reportingSpeed: z.number().int().positive().nullish(),
-    drain: z.boolean().nullish(),
-  })
-  .passthrough();
-export type ReplyBody = z.infer<typeof replySchema>;
+export { replySchema, type ReplyBody };
 
 export interface WsConnectionRecord {
   url: string;

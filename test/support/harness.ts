@@ -38,7 +38,7 @@ export interface Harness {
   /** Starts a simulator node on 127.0.0.<n> (random port), reporting to this manager on the manual clock. */
   node(n: number, opts?: { capacity?: number; autoReport?: boolean }): Promise<SimNode>;
   /** Adds simulator nodes to the simulated cloud pool. */
-  provision(nodes: SimNode[], zone?: string, instanceType?: string): Promise<void>;
+  provision(nodes: ReadonlyArray<Pick<SimNode, 'host' | 'port'>>, zone?: string, instanceType?: string): Promise<void>;
   /** Stops the manager (not the nodes). */
   stop(): Promise<void>;
   /** Starts background work (the autoscaler loop). */
