@@ -117,7 +117,9 @@ export function createNodeAgent(d: NodeAgentDeps) {
       log.info({ reportingSpeed: reply.reportingSpeed }, 'reporting period set by the manager');
       speed = reply.reportingSpeed;
     }
-    if (reply.rejected?.length) log.warn({ rejected: reply.rejected }, 'the manager refused part of the report');
+    if (reply.rejected?.length || reply.rejectedLinks?.length) {
+      log.warn({ rejected: reply.rejected ?? [], rejectedLinks: reply.rejectedLinks ?? [] }, 'the manager refused part of the report');
+    }
     if (reply.status !== last.status || reply.role !== last.role) {
       const level = reply.status === 'unknown' ? 'warn' : 'info';
       log[level]({ status: reply.status, role: reply.role, group: reply.group }, reply.status === 'unknown' ? 'the manager does not know this host (is it provisioned with this --host?)' : 'assignment changed');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { LinkState } from '../domain/types.ts';
-import { MAX_REPORT_STREAMS, reportSchema, streamEventSchema } from './node-protocol.ts';
+import { MAX_REPORT_STREAMS, reportSchema, streamEventSchema, type ReportLink, type ReportStream } from './node-protocol.ts';
 
 /**
  * What a real Red5 Pro node documents about itself (its Server API, reference red5-node-api.md §2), and the
@@ -8,7 +8,7 @@ import { MAX_REPORT_STREAMS, reportSchema, streamEventSchema } from './node-prot
  */
 
 /** Node protocol v1 messages as sent on the wire (before the manager's normalisation). */
-export type ReportMessage = z.input<typeof reportSchema>;
+export type ReportMessage = Omit<z.input<typeof reportSchema>, 'streams' | 'links'> & { streams: ReportStream[]; links: ReportLink[] };
 export type StreamEventMessage = z.input<typeof streamEventSchema>;
 
 /** `{status, code, data, timestamp}`: every Server API answer. */
