@@ -137,6 +137,12 @@ export function createNodeAgent(d: NodeAgentDeps) {
     const role = reply.role;
     if (role !== 'edge' && role !== 'relay' && role !== 'origin') return;
     const parents = role === 'origin' ? [] : [...(reply.parents ?? [])];
+    if (role !== 'origin' && !parents.length) {
+      // No parent in service right now (e.g. the origin died): restarting the edge to unlist it would drop its
+      // viewers for nothing; Red5 keeps retrying the old origin until the manager names a new one.
+      link = { parents, state: link.state, awaitingApi: false };
+      return;
+    }
     // Red5 links over its cluster port (1935 unless the value says otherwise), not the HTTP port the manager names.
     const origins = [...new Set(parents.map(hostOf))];
     let changed: boolean;
