@@ -28,7 +28,8 @@ import { createAutoscaler } from './autoscaler/run-once.ts';
 import { settingsFromConfig } from './autoscaler/snapshot.ts';
 import { startAutoscaler, type AutoscalerLoop, type AutoscalerStatus } from './autoscaler/loop.ts';
 import { createGroupControls, type GroupControls } from './catalog/group-controls.ts';
-import { planWhatIf, type Decision, type WhatIf } from './autoscaler/whatif.ts';
+import { hypotheticalCatalog, planWhatIf, type Decision, type WhatIf } from './autoscaler/whatif.ts';
+import { replay, type ReplayAnswer, type ReplayInput } from './autoscaler/replay.ts';
 
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
@@ -59,6 +60,8 @@ export interface AppDeps {
   whatIf: (group: string, h: WhatIf, now: number) => Decision[];
   /** Where `npm run build:dashboard` writes the operator dashboard. */
   dashboardDir: string;
+  /** The planners over a load curve on a simulated clock (acts on nothing). */
+  replay: (group: string, h: WhatIf & Omit<ReplayInput, 'bootMs'> & { bootMs?: number }) => ReplayAnswer;
 }
 
 export interface Runtime extends AppDeps {
@@ -142,6 +145,10 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const autoscaler = createAutoscaler({ view, catalog, cloud, settings, actuator, log, controls: controls.of });
   const whatIf = (group: string, h: WhatIf, now: number) =>
     planWhatIf({ view, catalog, cloud, settings, inFlight: actuator.inFlight() }, autoscaler.memory, controls.of, group, h, now);
+  // A new node reports once the cloud has started it and its first reporting period has passed.
+  const bootMs = config.managed.operationTimeoutMilliseconds + config.cluster.reportingSpeed;
+  const replayGroup = (group: string, h: WhatIf & Omit<ReplayInput, 'bootMs'> & { bootMs?: number }) =>
+    replay({ catalog: hypotheticalCatalog(catalog, view.groups.get(group)?.scalePolicy, h), cloud, settings }, view.groups.get(group)!, controls.of, { ...h, bootMs: h.bootMs ?? bootMs });
   let loop: AutoscalerLoop | undefined;
   const autoscalerStatus = () => {
     const st = loop?.status();
@@ -190,6 +197,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     controls,
     whatIf,
     dashboardDir: resolve(projectRoot, 'dist/dashboard'),
+    replay: replayGroup,
     lease,
     autoscaler: {
       status: () => loop?.status(),

@@ -52,6 +52,15 @@ export function toDecision(it: PlanItem, held = false): Decision {
   }
 }
 
+/** The catalog as the planners read it, with a what-if's alarms and the group's policy swapped in. */
+export function hypotheticalCatalog(catalog: SnapshotSources['catalog'], policyName: string | undefined, h: Pick<WhatIf, 'alarms' | 'scalePolicy'>): SnapshotSources['catalog'] {
+  return {
+    launchConfig: (n) => catalog.launchConfig(n),
+    scalePolicy: (n) => (h.scalePolicy && n === policyName ? h.scalePolicy : catalog.scalePolicy(n)),
+    threshold: (role) => h.alarms?.[role] ?? catalog.threshold(role),
+  };
+}
+
 /**
  * The real estimator and planners on a copy of the live snapshot and of the autoscaler's memory, with the
  * hypotheticals applied: nothing is acted on, nothing recorded. A hypothetical load is taken as having held
@@ -66,12 +75,7 @@ export function planWhatIf(
   h: WhatIf,
   now: number,
 ): Decision[] {
-  const policyName = src.view.groups.get(group)?.scalePolicy;
-  const catalog: SnapshotSources['catalog'] = {
-    launchConfig: (n) => src.catalog.launchConfig(n),
-    scalePolicy: (n) => (h.scalePolicy && n === policyName ? h.scalePolicy : src.catalog.scalePolicy(n)),
-    threshold: (role) => h.alarms?.[role] ?? src.catalog.threshold(role),
-  };
+  const catalog = hypotheticalCatalog(src.catalog, src.view.groups.get(group)?.scalePolicy, h);
   const snapshot = buildSnapshot({ ...src, catalog }, now);
   snapshot.groups = snapshot.groups.filter((g) => g.name === group);
   applySchedules(snapshot, controlsOf, now);

@@ -186,3 +186,52 @@ describe('schedules', () => {
     assert.equal((await h.api('GET', '/admin/nodegroup/nope/schedule')).status, 404);
   });
 });
+
+describe('replay', () => {
+  it('a replay of a recorded surge makes the decisions the live autoscaler made', async (t) => {
+    const h = await startHarness(t);
+    const c = await cluster(h, 6, 210);
+    h.start();
+    await c.run(5000);
+    const t0 = h.clock.now();
+    await c.run(10_000);
+    const t1 = h.clock.now();
+    await load(c, 15); // 150 % of one edge: the live autoscaler launches 2
+    await h.tick();
+    await c.run(20_000);
+    const live = (await h.events(c.group)).filter((e) => e.data.rule === 'scale-out');
+    assert.equal(live.length, 2, JSON.stringify(live));
+
+    const r = await h.api('POST', `/admin/nodegroup/${c.group}/whatif/replay`, {
+      curve: [
+        { at: t0, role: 'edge', connections: 0 },
+        { at: t1, role: 'edge', connections: 15 },
+      ],
+      initial: { origin: 1, edge: 1 },
+      until: t1 + 20_000,
+    });
+    assert.equal(r.status, 200, r.text);
+    const launches = r.json.decisions.filter((d: { kind: string }) => d.kind === 'launch');
+    assert.equal(launches.length, 1, JSON.stringify(r.json.decisions));
+    assert.equal(launches[0].rule, 'scale-out');
+    assert.equal(launches[0].count, live.length);
+    assert.equal(launches[0].at, t1);
+    assert.equal(launches[0].reason, live[0].reason, 'the same rule with the same numbers');
+    assert.deepEqual(r.json.peak.edge, { at: t1, connections: 15, capacity: 10, loadPct: 150 });
+    const end = r.json.series.at(-1);
+    assert.equal(end.nodes.edge.inservice, 3);
+    assert.equal(end.loadPct.edge, 50);
+    // A candidate policy with one edge at most: the same surge launches nothing.
+    const capped = await h.api('POST', `/admin/nodegroup/${c.group}/whatif/replay`, {
+      curve: [{ at: t1, role: 'edge', connections: 15 }],
+      initial: { origin: 1, edge: 1 },
+      scalePolicy: { policy: { name: 'x', version: '0.0.2', targets: { target: [{ role: 'origin', minLimit: 1, maxLimit: 1 }, { role: 'edge', minLimit: 1, maxLimit: 1 }] } } },
+    });
+    assert.equal(capped.json.decisions.filter((d: { kind: string }) => d.kind === 'launch').length, 0);
+    assert.equal(h.rt.view.nodes.size >= 4, true);
+    assert.equal((await h.api('POST', `/admin/nodegroup/${c.group}/whatif/replay`, { curve: [] })).status, 400);
+    const long = await h.api('POST', `/admin/nodegroup/${c.group}/whatif/replay`, { curve: [{ at: 0, role: 'edge', connections: 1 }], until: 1e12 });
+    assert.equal(long.status, 400);
+    assert.match(long.json.errorMessage, /ticks/);
+  });
+});

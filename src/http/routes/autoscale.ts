@@ -7,6 +7,7 @@ import type { GroupService } from '../../cluster/groups.ts';
 import type { GroupControls } from '../../catalog/group-controls.ts';
 import type { Catalog } from '../../catalog/catalog.ts';
 import type { Decision, WhatIf } from '../../autoscaler/whatif.ts';
+import { MAX_REPLAY_TICKS, type ReplayAnswer, type ReplayInput } from '../../autoscaler/replay.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { badRequest, isAppError, notFound } from '../../lib/errors.ts';
 import { parse } from '../validate.ts';
@@ -21,6 +22,19 @@ const whatIfBody = z
     loads: perRole(z.number().min(0, 'must be 0–100 (percent)').max(100, 'must be 0–100 (percent)')).optional(),
   })
   .strict();
+const replayBody = z
+  .object({
+    curve: z
+      .array(z.object({ at: z.number().int().min(0), role: z.enum(ROLES), connections: z.number().int().min(0).max(10_000_000) }).strict())
+      .min(1, 'needs at least one point')
+      .max(10_000, 'at most 10000 points'),
+    alarms: perRole(z.number().int('must be a whole number').min(1, 'must be 1–100').max(100, 'must be 1–100')).optional(),
+    scalePolicy: z.union([nameSchema, z.record(z.unknown())]).optional(),
+    initial: perRole(z.number().int().min(0).max(1000)).optional(),
+    bootMs: z.number().int().min(0).max(3_600_000).optional(),
+    until: z.number().int().min(0).optional(),
+  })
+  .strict();
 
 /**
  * Autoscaling controls of a group (our extension): dry run (what-if), pause, schedules. Admin plugin.
@@ -32,6 +46,8 @@ export function autoscaleRoutes(deps: {
   catalog: Pick<Catalog, 'scalePolicy'>;
   clock: Clock;
   whatIf: (group: string, h: WhatIf, now: number) => Decision[];
+  replay: (group: string, h: WhatIf & Omit<ReplayInput, 'bootMs'> & { bootMs?: number }) => ReplayAnswer;
+  tickInterval: number;
 }): FastifyPluginAsync {
   const { groups, controls } = deps;
   const groupOf = (params: unknown) => groups.get(parse(groupParams, params, 'params').group);
@@ -57,6 +73,19 @@ export function autoscaleRoutes(deps: {
       const at = deps.clock.now();
       const h: WhatIf = { alarms: b.alarms, loads: b.loads, scalePolicy: b.scalePolicy === undefined ? undefined : policyOf(b.scalePolicy, g.scalePolicy) };
       return { group: g.name, at, decisions: deps.whatIf(g.name, h, at) };
+    });
+
+    app.post('/nodegroup/:group/whatif/replay', async (req) => {
+      const g = groupOf(req.params);
+      const b = parse(replayBody, req.body ?? {}, 'body');
+      const from = Math.min(...b.curve.map((p) => p.at));
+      const to = b.until ?? Math.max(...b.curve.map((p) => p.at)) + deps.tickInterval;
+      if (to < from) throw badRequest('Invalid body: until: must not be before the first curve point', 'SM_VALIDATION');
+      if ((to - from) / deps.tickInterval > MAX_REPLAY_TICKS) {
+        throw badRequest(`Invalid body: curve: spans more than ${MAX_REPLAY_TICKS} autoscaler ticks of ${deps.tickInterval} ms; replay a shorter period`, 'SM_VALIDATION');
+      }
+      const scalePolicy = b.scalePolicy === undefined ? undefined : policyOf(b.scalePolicy, g.scalePolicy);
+      return { group: g.name, ...deps.replay(g.name, { ...b, scalePolicy }) };
     });
 
     const pauseJson = (group: string) => {

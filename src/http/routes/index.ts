@@ -26,7 +26,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     catalogRoutes({ catalog: deps.catalog }),
     provisionRoutes({ cloud: deps.cloud }),
     groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog, controls: deps.controls }),
-    autoscaleRoutes({ groups: deps.groups, controls: deps.controls, catalog: deps.catalog, clock: deps.clock, whatIf: deps.whatIf }),
+    autoscaleRoutes({ groups: deps.groups, controls: deps.controls, catalog: deps.catalog, clock: deps.clock, whatIf: deps.whatIf, replay: deps.replay, tickInterval: deps.config.autoscaler.tickInterval }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),
     proxyRoutes({ proxy: deps.proxy, whip: deps.whip, clock: deps.clock }),
     streamProvisionRoutes({ provisions: deps.provisions, view: deps.view, store: deps.store, clock: deps.clock }),
