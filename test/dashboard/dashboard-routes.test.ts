@@ -63,6 +63,7 @@ it('GET /admin/overview: the autoscaler numbers per role, node details and strea
   assert.equal(r.json.refreshMs, 1500);
   const g = r.json.groups.find((x: any) => x.name === group);
   assert.equal(g.state, 'active');
+  assert.equal(g.paused, false);
   const edge = g.roles.find((x: any) => x.role === 'edge');
   assert.deepEqual(
     { loadPct: edge.loadPct, threshold: edge.threshold, connections: edge.connections, capacity: edge.capacity, inservice: edge.inservice, minLimit: edge.minLimit },
@@ -75,4 +76,6 @@ it('GET /admin/overview: the autoscaler numbers per role, node details and strea
   assert.deepEqual(r.json.streams, [
     { scope: 'live', name: 's1', origins: [origin.host], edges: [edges[0].host, edges[1].host].sort(), others: [], publishers: 1, subscribers: 300, startTime: r.json.streams[0].startTime },
   ]);
+  assert.equal((await h.api('PUT', `/admin/nodegroup/${group}/autoscale`, { paused: true })).status, 200);
+  assert.equal((await h.api('GET', '/admin/overview')).json.groups.find((x: any) => x.name === group).paused, true);
 });

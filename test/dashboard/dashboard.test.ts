@@ -142,6 +142,39 @@ it('the dashboard shows the cluster live in real Chromium, only with the admin t
     await other.page.close();
   });
 
+  await t.test('sunset a node, delete a group, reset a TERMINATED host: each confirmed, each through the admin API', async () => {
+    const card = page.locator(`article.group[data-group="${group}"]`);
+    const confirm = () => page.click('dialog#confirm #confirm-ok');
+
+    await card.locator(`tr.node[data-address="${edges[1].host}"] button[data-action="sunset"]`).click();
+    await confirm();
+    await card.locator(`tr.node[data-address="${edges[1].host}"] .state`, { hasText: 'draining' }).waitFor();
+    assert.equal((await h.api('GET', `/admin/node/${edges[1].host}`)).json.state, 'draining');
+
+    assert.equal((await h.api('PUT', '/admin/nodegroup/made-by-api/autoscale', { paused: true })).status, 200);
+    const other = page.locator('article.group[data-group="made-by-api"]');
+    await other.locator('.badge.paused').waitFor();
+    await other.locator('button[data-action="delete-group"]').click();
+    await confirm();
+    await other.waitFor({ state: 'detached' });
+    assert.equal((await h.api('GET', '/admin/nodegroup/made-by-api')).status, 404);
+
+    // The spare host dies: it misses its reports, the manager cannot ping it, its host is TERMINATED.
+    await spare.kill();
+    for (let ms = 0; ms <= h.rt.config.instancecontroller.nodeStateToleranceTime; ms += 2000) {
+      for (const n of live()) if (n.alive) await n.report();
+      await h.tick(2000);
+    }
+    const host = page.locator(`#pool tr.host[data-host="${spare.host}"]`);
+    await host.locator('.state', { hasText: 'TERMINATED' }).waitFor();
+    await spare.revive();
+    await host.locator('button[data-action="reset-host"]').click();
+    await confirm();
+    await host.locator('.state', { hasText: 'AVAILABLE' }).waitFor();
+    const pool = (await h.api('GET', '/admin/controller/provision')).json as Array<{ host: string; state: string }>;
+    assert.equal(pool.find((p) => p.host === spare.host)?.state, 'AVAILABLE');
+  });
+
   await t.test('no console errors', () => {
     assert.deepEqual([...everyError, ...errors], []);
   });

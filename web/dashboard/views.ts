@@ -63,6 +63,7 @@ function groupView(g: Group, now: number, events: ScaleEvent[], history: History
       h('h3', {}, g.name),
       h('span', { class: `badge state-${g.state}` }, g.state),
       h('span', { class: 'badge' }, g.mode),
+      g.paused ? h('span', { class: 'badge paused', title: 'PUT …/nodegroup/{group}/autoscale {"paused": false} resumes it' }, 'autoscaling paused') : null,
       g.state !== 'deleting' ? h('button', { type: 'button', class: 'danger', 'data-action': 'delete-group', onclick: () => act.deleteGroup(g.name) }, 'Drain & delete group') : null,
     ),
     h(

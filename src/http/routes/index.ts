@@ -36,6 +36,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
       cloud: deps.cloud,
       settings: settingsFromConfig(deps.config),
       clock: deps.clock,
+      paused: (group) => deps.controls.of(group).paused,
       refreshMs: deps.config.dashboard.refreshInterval,
     }),
   ];

@@ -12,6 +12,8 @@ export interface OverviewDeps {
   cloud: SnapshotSources['cloud'];
   settings: SnapshotSources['settings'];
   clock: Clock;
+  /** Per-group autoscaling controls (pause). */
+  paused: (group: string) => boolean;
   /** dashboard.refreshInterval: how often the dashboard asks again (ms). */
   refreshMs: number;
 }
@@ -39,6 +41,7 @@ export function overview(deps: OverviewDeps, now: number) {
     return {
       ...groupJson(group),
       mode: groupMode(g, settings, now),
+      paused: deps.paused(g.name),
       policyFound: g.policyFound,
       targets: lc?.targets.target.map((t) => ({ role: t.role, instanceType: t.instanceType, connectionCapacity: t.connectionCapacity })) ?? [],
       roles: g.roles.map((r) => {
