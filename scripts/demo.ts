@@ -40,6 +40,9 @@ export const PLAN = {
   stream: 'stream1',
 } as const;
 
+/** What a browser's WHIP client would offer (audio and video, send only); the simulated node answers it. */
+const DEMO_OFFER = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n';
+
 export type Phase = 'setup' | 'ramp-up' | 'hold' | 'ramp-down' | 'settle' | 'done';
 
 export interface Observed {
@@ -265,7 +268,19 @@ export async function runDemo(print: (line: string) => void = (l) => process.std
       }
       return null;
     };
-    const origin = (await broker('broadcast')) ?? rows0.find((n) => n.role === 'origin' && n.state === 'inservice')!.address;
+    // The publisher is a WHIP client (OBS, the Red5 SDK's WHIPClient): one POST to the manager, which picks
+    // the origin and relays the SDP exchange; the session URL it answers with lives on the manager.
+    const whip = await fetch(`${base}/as/v1/proxy/whip/${PLAN.scope}/${PLAN.stream}`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: DEMO_OFFER });
+    await whip.text();
+    let origin: string;
+    if (whip.status === 201) {
+      const sessions = (await must('GET', '/admin/proxy/clients')) as Array<{ type?: string; targetHost: string }>;
+      origin = sessions.find((x) => x.type === 'whip')!.targetHost;
+      print(`${secs(Date.now())}  WHIP publish: POST /as/v1/proxy/whip/${PLAN.scope}/${PLAN.stream} → 201, session ${whip.headers.get('location')} on origin ${origin}`);
+    } else {
+      origin = (await broker('broadcast')) ?? rows0.find((n) => n.role === 'origin' && n.state === 'inservice')!.address;
+    }
+    // The node announces the stream at once (a Red5 Pro node does when the media starts).
     await simOf.get(origin)!.publish(PLAN.scope, PLAN.stream);
     print(`${secs(Date.now())}  publishing /${PLAN.scope}/${PLAN.stream} on origin ${origin}; audience arriving`);
 
