@@ -29,9 +29,10 @@ export const SUITES: Suite[] = [
   { name: 'broker', file: './broker.ts', fn: 'runBrokerBench' },
   { name: 'autoscaler', file: './autoscaler.ts', fn: 'runAutoscalerBench' },
   { name: 'proxy', file: './proxy.ts', fn: 'runProxyBench' },
+  { name: 'whip', file: './whip.ts', fn: 'runWhipBench' },
 ];
 
-/** Per-suite budget; 3 suites x 90 s keeps a full run under 5 minutes. */
+/** Per-suite budget; 4 suites x 90 s keeps a full run under 6 minutes. */
 const SUITE_TIMEOUT_MS = Number(process.env.BENCH_SUITE_TIMEOUT_MS) || 90_000;
 
 export interface TableRow {
