@@ -157,7 +157,12 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
       ? { leader: st.leader, lastRunAt: st.lastRunAt, lastSuccessAt: st.lastSuccessAt, lastDurationMs: st.lastDurationMs, lastError: st.lastError, ticks: st.ticks }
       : { leader: false, lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, ticks: 0 };
   };
-  metrics.setSources({ proxyStats: () => proxy.stats(), autoscalerStatus, pausedGroups: () => controls.pausedGroups() });
+  // proxy_sessions counts WebSocket and WHIP/WHEP sessions alike.
+  const proxyStats = () => {
+    const st = proxy.stats();
+    return { ...st, sessions: st.sessions + whip.stats().sessions };
+  };
+  metrics.setSources({ proxyStats, autoscalerStatus, pausedGroups: () => controls.pausedGroups() });
   const ready = readinessCheck({ store, lease, autoscaler: autoscalerStatus, onError: (err) => log.warn({ err }, 'readiness: store ping failed') });
   const groups = createGroupService({ clock, log, store, cloud, view, catalog, ops });
 
