@@ -57,14 +57,16 @@ export interface BenchRow {
   note?: string;
 }
 
-interface LoadSpec {
+export interface LoadSpec {
   port: number;
   paths: string[];
+  /** Whole requests (head and body) sent instead of GETs of `paths`. */
+  raw?: string[];
   connections: number;
   durationMs: number;
 }
 
-interface LoadResult {
+export interface LoadResult {
   requests: number;
   non2xx: number;
   errors: number;
@@ -113,7 +115,9 @@ const nodeAddress = (g: number, i: number) => `10.${g & 255}.${(g >> 8) * 4 + (i
 
 /** Keep-alive HTTP/1.1 GETs over raw sockets, one in flight per connection; latency per request. */
 function generateLoad(spec: LoadSpec): Promise<LoadResult> {
-  const requests = spec.paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`, 'latin1'));
+  const requests = spec.raw
+    ? spec.raw.map((r) => Buffer.from(r, 'utf8'))
+    : spec.paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`, 'latin1'));
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
@@ -181,7 +185,7 @@ function clientMain() {
   process.send!('ready');
 }
 
-function startClient(): Promise<{ child: ChildProcess; run: (spec: LoadSpec) => Promise<LoadResult> }> {
+export function startClient(): Promise<{ child: ChildProcess; run: (spec: LoadSpec) => Promise<LoadResult> }> {
   const child = fork(fileURLToPath(import.meta.url), ['--bench-client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`bench client exited early (code ${code})`));
@@ -222,7 +226,7 @@ interface Totals {
   p99: number[];
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
