@@ -27,6 +27,7 @@ interface Suite {
 
 export const SUITES: Suite[] = [
   { name: 'broker', file: './broker.ts', fn: 'runBrokerBench' },
+  { name: 'ingest', file: './ingest.ts', fn: 'runIngestBench' },
   { name: 'autoscaler', file: './autoscaler.ts', fn: 'runAutoscalerBench' },
   { name: 'proxy', file: './proxy.ts', fn: 'runProxyBench' },
   { name: 'whip', file: './whip.ts', fn: 'runWhipBench' },

@@ -56,42 +56,142 @@ export interface RejectedItem {
 
 /**
  * Checks a report's items one by one. Only the first `max` are considered, the rest are refused by
- * index; `keyOf` names items that must not repeat (the first entry wins).
+ * index; `keyOf` names items that must not repeat (the first entry wins; `labelOf` words the refusal). `quick` may read an item
+ * without the schema (null: ask the schema, which words the reason).
  */
-function sortItems<T>(items: unknown[], schema: z.ZodType<T, z.ZodTypeDef, unknown>, max: number, what: string, keyOf?: (item: T) => [key: string, label: string]) {
+function sortItems<T>(
+  items: unknown[],
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  max: number,
+  what: string,
+  keyOf?: (item: T) => string,
+  labelOf?: (item: T) => string,
+  quick?: (item: unknown) => T | null,
+) {
   const ok: T[] = [];
   const rejected: RejectedItem[] = [];
-  const firstAt = new Map<string, number>();
+  const firstAt = keyOf && items.length > 1 ? new Map<string, number>() : undefined;
   for (let i = 0; i < items.length; i++) {
     if (i >= max) {
       rejected.push({ index: i, reason: `over the limit of ${max} ${what} per report` });
       continue;
     }
-    const r = schema.safeParse(items[i]);
-    if (!r.success) {
-      rejected.push({ index: i, reason: describeZodIssues(r.error.issues) });
-      continue;
+    let item: T | null = quick ? quick(items[i]) : null;
+    if (item === null) {
+      const r = schema.safeParse(items[i]);
+      if (!r.success) {
+        rejected.push({ index: i, reason: describeZodIssues(r.error.issues) });
+        continue;
+      }
+      item = r.data;
     }
-    if (keyOf) {
-      const [key, label] = keyOf(r.data);
+    if (keyOf && firstAt) {
+      const key = keyOf(item);
       const first = firstAt.get(key);
       if (first !== undefined) {
-        rejected.push({ index: i, reason: `${label} is listed twice (first at index ${first})` });
+        rejected.push({ index: i, reason: `${labelOf ? labelOf(item) : key} is listed twice (first at index ${first})` });
         continue;
       }
       firstAt.set(key, i);
     }
-    ok.push(r.data);
+    ok.push(item);
   }
   return { ok, rejected };
 }
 
 /** Splits a report's items into what applies and what is refused (`live` and `/live/` are one scope). */
-export function sortReportItems(r: Report) {
-  const s = sortItems(r.streams, streamItemSchema, MAX_REPORT_STREAMS, 'streams', (x) => [streamKey(x.scope, x.name), `stream ${x.scope}/${x.name}`]);
+export function sortReportItems(r: Report, reader?: ReportReader) {
+  const s = sortItems(
+    r.streams,
+    streamItemSchema,
+    MAX_REPORT_STREAMS,
+    'streams',
+    (x) => streamKey(x.scope, x.name),
+    (x) => `stream ${x.scope}/${x.name}`,
+    reader?.stream,
+  );
   const l = sortItems(r.links, linkItemSchema, MAX_REPORT_LINKS, 'links');
   return { streams: s.ok, links: l.ok, rejected: s.rejected, rejectedLinks: l.rejected };
 }
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 10_000_000;
+const isInt = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const isFraction = (v: unknown) => typeof v === 'number' && v >= 0 && v <= 1;
+/** The part of a stream item that names it (what the reader remembers per name). */
+const streamNameOf = streamItemSchema.pick({ scope: true, name: true });
+/** Past this many remembered names, the reader starts again (bounded memory whatever nodes send). */
+const READER_MEMORY = 100_000;
+
+/**
+ * Reads the report every node sends every period without running zod on it (issue 14: validation was
+ * most of a report's cost). Names and hosts are checked by their zod schemas once and remembered with
+ * the schemas' output, so their rules live only in the schemas; what the reader checks itself are the
+ * numbers, with the schemas' bounds. Anything it is not sure of returns null and goes through the
+ * schemas, which word the 400 (test/cluster/report-reader.test.ts compares both ways).
+ */
+export function createReportReader() {
+  const hosts = new Map<string, string | null>();
+  const names = new Map<string, Map<string, { scope: string; name: string } | null>>();
+  let remembered = 0;
+  const remember = () => {
+    if (++remembered > READER_MEMORY) {
+      hosts.clear();
+      names.clear();
+      remembered = 0;
+    }
+  };
+  const hostOk = (raw: string): string | null => {
+    let h = hosts.get(raw);
+    if (h === undefined) {
+      const r = hostSchema.safeParse(raw);
+      h = r.success ? r.data : null;
+      remember();
+      hosts.set(raw, h);
+    }
+    return h;
+  };
+  return {
+    /** The envelope of a report, as reportSchema would give it, or null. */
+    report(body: unknown): Report | null {
+      if (typeof body !== 'object' || body === null) return null;
+      const b = body as Record<string, unknown>;
+      if (b.type !== 'report' || typeof b.host !== 'string') return null;
+      const c = b.connections as Record<string, unknown> | null | undefined;
+      if (typeof c !== 'object' || c === null || !isCount(c.publishers) || !isCount(c.subscribers)) return null;
+      const { port, capacity, cpu, memory, streams, links } = b;
+      if (port !== undefined && !isInt(port, 1, 65535)) return null;
+      if (capacity !== undefined && !isInt(capacity, 1, 10_000_000)) return null;
+      if ((cpu !== undefined && !isFraction(cpu)) || (memory !== undefined && !isFraction(memory))) return null;
+      if ((streams !== undefined && !Array.isArray(streams)) || (links !== undefined && !Array.isArray(links))) return null;
+      const host = hostOk(b.host);
+      if (host === null) return null;
+      const out: Report = { type: 'report', host, connections: { publishers: c.publishers, subscribers: c.subscribers }, streams: streams ?? [], links: links ?? [] };
+      // Like zod: a key the body has is kept, even undefined.
+      if ('port' in b) out.port = port as number | undefined;
+      if ('capacity' in b) out.capacity = capacity as number | undefined;
+      if ('cpu' in b) out.cpu = cpu as number | undefined;
+      if ('memory' in b) out.memory = memory as number | undefined;
+      return out;
+    },
+    /** One stream item, as streamItemSchema would give it, or null. */
+    stream(item: unknown): ReportStream | null {
+      if (typeof item !== 'object' || item === null) return null;
+      const { scope, name, publishers, subscribers } = item as Record<string, unknown>;
+      if (typeof scope !== 'string' || typeof name !== 'string' || !isCount(publishers) || !isCount(subscribers)) return null;
+      let byName = names.get(scope);
+      if (!byName) names.set(scope, (byName = new Map()));
+      let known = byName.get(name);
+      if (known === undefined) {
+        const r = streamNameOf.safeParse({ scope, name });
+        known = r.success ? r.data : null;
+        remember();
+        byName.set(name, known);
+      }
+      return known && { scope: known.scope, name: known.name, publishers, subscribers };
+    },
+  };
+}
+export type ReportReader = ReturnType<typeof createReportReader>;
 
 export const streamEventSchema = z.object({
   type: z.enum(['publish', 'unpublish']),
@@ -147,6 +247,7 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
   const chains = new Map<string, Promise<void>>();
   const warnedUnknown = new Map<string, number>();
   const warnedRejected = new Map<string, number>();
+  const reader = createReportReader();
 
   /** Serialises store writes per node so an older write never lands after a newer one. */
   function persist(address: string, write: () => Promise<void>) {
@@ -219,16 +320,18 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     };
     d.view.setNode(node);
     d.view.resetHandedOut(node.address);
-    const items = sortReportItems(body);
+    const items = sortReportItems(body, reader);
     if (items.rejected.length || items.rejectedLinks.length) noteRejected(node, items.rejected, items.rejectedLinks, now);
-    const streams: NodeStream[] = items.streams.map((s) => ({
-      address: node.address,
-      scope: s.scope,
-      name: s.name,
-      publishers: s.publishers,
-      subscribers: s.subscribers,
-      startTime: d.view.stream(node.address, s.scope, s.name)?.startTime ?? now,
-    }));
+    // A stream that did not change keeps its object: the view sees the same object and does not re-index it.
+    const streams: NodeStream[] = new Array(items.streams.length);
+    for (let i = 0; i < items.streams.length; i++) {
+      const s = items.streams[i];
+      const known = d.view.stream(node.address, s.scope, s.name);
+      streams[i] =
+        known && known.publishers === s.publishers && known.subscribers === s.subscribers
+          ? known
+          : { address: node.address, scope: s.scope, name: s.name, publishers: s.publishers, subscribers: s.subscribers, startTime: known?.startTime ?? now };
+    }
     d.view.setNodeStreams(node.address, streams);
     let stateChanged = false;
     if (prev.state === 'pending') {
@@ -283,6 +386,13 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
   }
 
   return {
+    /**
+     * A report read without zod when it is well formed (the hot path), else null: the caller validates
+     * with nodeMessageSchema, whose errors name the bad fields.
+     */
+    quick(body: unknown): Report | null {
+      return reader.report(body);
+    },
     handle(msg: NodeMessage): Promise<NodeReply> {
       return msg.type === 'report' ? report(msg) : streamEvent(msg);
     },

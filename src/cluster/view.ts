@@ -244,16 +244,30 @@ export class ClusterView {
   }
 
   // ---- streams
-  /** Replaces a node's streams (its report is the truth for that node). */
+  /**
+   * Replaces a node's streams (its report is the truth for that node); `streams` lists each stream once
+   * (reports are deduplicated by sortReportItems, the store's key is unique). A stream passed as the
+   * object the view already holds is unchanged and is not re-indexed: reports repeat most streams.
+   */
   setNodeStreams(address: string, streams: NodeStream[]) {
-    // index() updates the carriers a stream already has: only the streams that went are unindexed.
-    const next = new Map<string, NodeStream>();
+    let m = this.streamsByNode.get(address);
+    if (!m) this.streamsByNode.set(address, (m = new Map()));
     for (const s of streams) {
-      next.set(streamKey(s.scope, s.name), s);
+      const k = streamKey(s.scope, s.name);
+      if (m.get(k) === s) continue;
+      m.set(k, s);
       this.index(s);
     }
-    for (const [k, s] of this.streamsByNode.get(address) ?? []) if (!next.has(k)) this.unindex(s.scope, s.name, address);
-    this.streamsByNode.set(address, next);
+    // Every stream the node had is listed again: nothing went.
+    if (m.size === streams.length) return;
+    const listed = new Set<string>();
+    for (const s of streams) listed.add(streamKey(s.scope, s.name));
+    for (const [k, s] of m) {
+      if (!listed.has(k)) {
+        m.delete(k);
+        this.unindex(s.scope, s.name, address);
+      }
+    }
   }
 
   addStream(s: NodeStream) {

@@ -14,6 +14,8 @@ export function cloudwatchRoutes(deps: { clusterPassword: string; protocol: Node
     }
   };
   return async (app) => {
-    app.post('/streammanager/cloudwatch', { onRequest: authenticate }, async (req) => deps.protocol.handle(parse(nodeMessageSchema, req.body, 'node message')));
+    app.post('/streammanager/cloudwatch', { onRequest: authenticate }, async (req) =>
+      deps.protocol.handle(deps.protocol.quick(req.body) ?? parse(nodeMessageSchema, req.body, 'node message')),
+    );
   };
 }

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { scopeSchema, streamNameSchema } from '../src/cluster/node-protocol.ts';
+const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(10_000_000);
+const item = { scope: 'live', name: 'event-001-stream-3', publishers: 0, subscribers: 44 };
+const time = (name: string, f: () => unknown) => { for (let i = 0; i < 5000; i++) f(); const t = performance.now(); for (let i = 0; i < 50000; i++) f(); console.log(name.padEnd(14), ((performance.now() - t) * 1000 / 50000).toFixed(2), 'µs'); };
+time('scope', () => scopeSchema.safeParse('live'));
+time('name', () => streamNameSchema.safeParse('event-001-stream-3'));
+time('count', () => count.safeParse(44));
+time('object', () => z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count }).safeParse(item));
+const o = z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count });
+time('object2', () => o.safeParse(item));

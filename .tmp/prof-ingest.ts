@@ -1,0 +1,35 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHttpApp } from '../src/app.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import { systemClock } from '../src/lib/clock.ts';
+import { configSchema } from '../src/config/schema.ts';
+import { ClusterView } from '../src/cluster/view.ts';
+import { createNodeProtocol } from '../src/cluster/node-protocol.ts';
+import { cloudwatchRoutes } from '../src/http/routes/cloudwatch.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { openSqliteStore } from '../src/store/sqlite-store.ts';
+import { makeNode } from '../test/support/node-fixture.ts';
+import { reportBody } from '../bench/ingest.ts';
+const dir = mkdtempSync(join(tmpdir(), 'sm-prof-'));
+const store = openSqliteStore(join(dir, 'c.sqlite'));
+const clock = systemClock; const config = configSchema.parse({});
+const log = createLogger('info', { write() {} });
+const view = new ClusterView();
+await store.createGroup({ name: 'g1', regions: ['us-test1'], launchConfig: 'lc', scalePolicy: 'sp', state: 'active', baseCapacity: 0, timestamp: clock.now() });
+const host = (i: number) => `10.1.${i >> 8}.${i & 255}`;
+for (let i = 0; i < 200; i++) view.setNode(await store.saveNode(makeNode(host(i), clock.now(), { capacity: 1000 })));
+const protocol = createNodeProtocol({ config, clock, log, store, view, ops: { markInService: async (n) => n } });
+const metrics = createMetrics({ view, clock });
+const app = await createHttpApp({ log, adminToken: 'bench', metrics, routes: { root: [cloudwatchRoutes({ clusterPassword: 'pw', protocol })], admin: [], public: [] } });
+const bodies = Array.from({ length: 200 }, (_, i) => reportBody(i));
+const N = Number(process.env.N) || 20000;
+const t0 = performance.now(); const c0 = process.cpuUsage();
+for (let i = 0; i < N; i++) {
+  const r = await app.inject({ method: 'POST', url: '/streammanager/cloudwatch', headers: { authorization: 'Bearer pw', 'content-type': 'application/json' }, payload: bodies[i % 200] });
+  if (r.statusCode !== 200) throw new Error(r.body);
+}
+const c = process.cpuUsage(c0);
+console.log('µs/req', ((c.user + c.system) / N).toFixed(1), 'wall', ((performance.now() - t0) * 1000 / N).toFixed(1));
+process.exit(0);
