@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { CLUSTER_PASSWORD, NODE_TOKEN, startHarness, type Harness } from '../support/harness.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { flush } from '../../src/lib/manual-clock.ts';
 import { createNodeAgent, type NodeAgent } from '../../src/agent/agent.ts';
 import { createServerApi } from '../../src/agent/server-api.ts';
 import { createManagerClient } from '../../src/agent/manager-client.ts';
@@ -31,14 +32,30 @@ async function redCluster(t: TestContext, h: Harness, first: number) {
   return { group, origin, edges };
 }
 
-function agentFor(t: TestContext, h: Harness, f: FakeRed5, o: { restartCommand?: string } = {}): NodeAgent {
-  const serverApi = createServerApi({ base: f.base, accessToken: NODE_TOKEN });
+/** Resolves once the agent's start-up check has tried the Server API `n` times (no polling, no sleeps). */
+type PingWatch = { pings: number; waiters: Array<{ n: number; resolve: () => void }> };
+const pingsDone = (w: PingWatch, n: number) =>
+  new Promise<void>((resolve) => (w.pings >= n ? resolve() : w.waiters.push({ n, resolve }))).then(() => flush(1));
+
+function agentFor(t: TestContext, h: Harness, f: FakeRed5, o: { restartCommand?: string; watch?: PingWatch; logs?: string[] } = {}): NodeAgent {
+  const api = createServerApi({ base: f.base, accessToken: NODE_TOKEN });
+  const w = o.watch;
+  const serverApi = {
+    snapshot: api.snapshot,
+    close: api.close,
+    ping: () =>
+      api.ping().finally(() => {
+        if (!w) return;
+        w.pings++;
+        for (const x of w.waiters.filter((x) => x.n <= w.pings)) x.resolve();
+      }),
+  };
   // Sent from the node's own address, as the agent on a real node does.
   const manager = createManagerClient({ url: h.url, password: CLUSTER_PASSWORD, localAddress: f.host });
   const agent = createNodeAgent({
     options: { host: f.host, port: f.port, red5Home: f.home, restartCommand: o.restartCommand, apps: undefined, capacity: undefined },
     clock: h.clock,
-    log: createLogger('silent'),
+    log: o.logs ? createLogger('info', { write: (line: string) => void o.logs!.push(line) }) : createLogger('silent'),
     serverApi,
     manager,
     restart: runRestartCommand,
@@ -133,22 +150,30 @@ describe('node agent for real Red5 Pro nodes, against a fake Server API and a re
     const { origin, edges } = await redCluster(t, h, 205);
     const [e1, e2] = edges;
     await e2.down();
-    const a0 = agentFor(t, h, origin);
+    const logs: string[] = [];
+    const a0 = agentFor(t, h, origin, { logs });
     await a0.start();
     await a0.idle();
     const a1 = agentFor(t, h, e1, { restartCommand: 'echo cannot restart >&2; exit 3' });
     await a1.start();
     await a1.idle();
-    const a2 = agentFor(t, h, e2, { restartCommand: restartCommand(e2) });
+    const watch: PingWatch = { pings: 0, waiters: [] };
+    const a2 = agentFor(t, h, e2, { restartCommand: restartCommand(e2), watch });
     let started = false;
     const starting = a2.start().then(() => (started = true));
-    await h.clock.advance(1_000);
+    await pingsDone(watch, 1);
+    await h.clock.advance(999);
+    assert.equal(watch.pings, 1, 'the retry waits its back-off');
+    await h.clock.advance(1);
+    await pingsDone(watch, 2);
     await h.clock.advance(2_000);
+    await pingsDone(watch, 3);
     assert.equal(started, false, 'refused connections are retried, not fatal');
     assert.equal(h.rt.view.nodes.get(e2.host)?.state, 'pending');
     await e2.up();
     await h.clock.advance(4_000);
     await starting;
+    assert.equal(watch.pings, 4);
     await a2.idle();
     assert.equal(h.rt.view.nodes.get(e2.host)?.state, 'inservice');
 
@@ -158,6 +183,15 @@ describe('node agent for real Red5 Pro nodes, against a fake Server API and a re
     assert.equal(h.rt.view.relation(origin.host, e1.host)?.state, 'error', 'the restart failed');
     assert.deepEqual(a1.links, [{ parent: `${origin.host}:${origin.port}`, state: 'error' }]);
     assert.equal(h.rt.view.relation(origin.host, e2.host)?.state, 'established');
+
+    // Red5 has no "refuse new clients" switch: the agent logs the drain, the broker does the rest.
+    assert.equal(await h.rt.ops.drain(origin.host, 'test'), true);
+    await h.clock.advance(speed);
+    await a0.idle();
+    const drained = logs.map((l) => JSON.parse(l)).find((l) => l.drain === true);
+    assert.match(drained?.msg ?? '', /draining/);
+    const all = logs.join('\n');
+    assert.ok(!all.includes(NODE_TOKEN) && !all.includes(CLUSTER_PASSWORD), 'no secret in the agent log');
   });
 
   it('a wrong Server API token exits non-zero naming security.accessToken, without the token', async (t) => {
