@@ -222,11 +222,11 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         intervalMs: config.autoscaler.tickInterval,
         lease,
         log,
-        runOnce: async (now) => {
+        runOnce: async (now, ctx) => {
           const t0 = performance.now();
           try {
             await repairRelations({ view, store, events }, now).catch((err) => log.warn({ err }, 'link repair failed; the next tick retries'));
-            return await autoscaler.runOnce(now);
+            return await autoscaler.runOnce(now, ctx);
           } finally {
             metrics.autoscalerTick(performance.now() - t0);
           }

@@ -41,15 +41,25 @@ export function nodesNeeded(connections: number, capacity: number, unitCapacity:
   return Math.ceil(excess / (threshold * unitCapacity));
 }
 
-/** Launched but never reported within newNodePingTimeThreshold. */
+/** Launched but never reported within newNodePingTimeThreshold (counted from observedSince at the earliest). */
 export function isFailedLaunch(n: NodeSnap, s: AutoscalerSettings, now: number): boolean {
-  return n.state === 'pending' && n.lastReport === null && n.launchTime + s.newNodePingTimeThreshold < now;
+  return n.state === 'pending' && n.lastReport === null && n.pendingSince + s.newNodePingTimeThreshold < now;
 }
 
-/** Reported once, then silent for longer than nodeStateToleranceTime. */
+/** Reported once, then silent for longer than nodeStateToleranceTime (counted from observedSince at the earliest). */
 export function isDead(n: NodeSnap, s: AutoscalerSettings, now: number): boolean {
   if (n.state !== 'inservice' && n.state !== 'draining') return false;
-  return (n.lastReport ?? n.stateUpdated) + s.nodeStateToleranceTime < now;
+  return n.silentSince + s.nodeStateToleranceTime < now;
+}
+
+/**
+ * Dead or failed by its stored evidence alone, but not yet on this manager's own observation: the
+ * restart/leadership grace is what keeps it (reported once per episode as `restart grace`).
+ */
+export function inGrace(n: NodeSnap, s: AutoscalerSettings, now: number): boolean {
+  if (n.state === 'pending') return n.lastReport === null && n.launchTime + s.newNodePingTimeThreshold < now && !isFailedLaunch(n, s, now);
+  if (n.state !== 'inservice' && n.state !== 'draining') return false;
+  return (n.lastReport ?? n.stateUpdated) + s.nodeStateToleranceTime < now && !isDead(n, s, now);
 }
 
 /** Counted for minLimit/maxLimit. */
@@ -88,7 +98,7 @@ export interface RoleEstimate {
   loadWithoutCandidatePct: number | null;
   /** load% > threshold. */
   breach: boolean;
-  /** A candidate exists and the load would stay under threshold/2 without it. */
+  /** A candidate exists, every inservice node reported since observedSince, and the load would stay under threshold/2 without the candidate. */
   low: boolean;
 }
 
@@ -100,7 +110,7 @@ export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number
   if (hit && hit.now === now && hit.s === s) return hit.e;
   const warmUp = r.target.estimatedWarmUpTime;
   let inservice = 0, pending = 0, draining = 0, scaleInDraining = 0, dead = 0, failed = 0;
-  let connections = 0, capacity = 0, onTheWay = 0;
+  let connections = 0, capacity = 0, onTheWay = 0, stale = 0;
   const cancellable: NodeSnap[] = [];
   let candidate: NodeSnap | null = null;
   for (const n of r.nodes) {
@@ -110,6 +120,7 @@ export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number
       inservice++;
       connections += n.load;
       capacity += n.capacity;
+      if (!n.freshReport) stale++;
       if (!carriesStreams(n) && (!candidate || n.load < candidate.load || (n.load === candidate.load && n.launchTime > candidate.launchTime))) candidate = n;
     } else if (n.state === 'pending') {
       pending++;
@@ -146,7 +157,8 @@ export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number
     candidate,
     loadWithoutCandidatePct,
     breach: loadPct > r.threshold,
-    low: loadWithoutCandidatePct !== null && loadWithoutCandidatePct < r.threshold / 2,
+    // Idle is judged on loads reported to this manager only (restart grace: scale-in waits for fresh reports).
+    low: stale === 0 && loadWithoutCandidatePct !== null && loadWithoutCandidatePct < r.threshold / 2,
   };
   cache.set(r, { now, s, e });
   return e;

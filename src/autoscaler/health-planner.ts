@@ -1,4 +1,4 @@
-import { groupMode, isCounted, isDead, isFailedLaunch } from './estimator.ts';
+import { groupMode, inGrace, isCounted, isDead, isFailedLaunch } from './estimator.ts';
 import type { AutoscalerMemory } from './memory.ts';
 import type { GroupSnapshot, NodeSnap, PlanItem, Snapshot, TerminateItem } from './types.ts';
 
@@ -14,6 +14,9 @@ import type { GroupSnapshot, NodeSnap, PlanItem, Snapshot, TerminateItem } from 
  *   replacement (kind `replace`, scale-out planner); false → every other node of the group is terminated
  *   too, with one event saying why (the cluster is shut down and stays down until an operator launches an origin).
  * - a node stuck in `terminating` (a manager died half-way) is terminated again.
+ * Every clock above starts at snapshot.observedSince at the earliest (restart and leadership grace): a
+ * node whose stored evidence alone would make it dead or failed gets its full period on this manager's
+ * clock; one `grace` event per group and episode names those nodes.
  */
 export function planHealth(snapshot: Snapshot, memory: AutoscalerMemory, now: number): PlanItem[] {
   const out: PlanItem[] = [];
@@ -27,19 +30,23 @@ function planGroup(g: GroupSnapshot, snapshot: Snapshot, memory: AutoscalerMemor
   const mode = groupMode(g, s, now, memory.shutDown.has(g.name));
   const originAlive = g.inFlight.some((l) => l.role === 'origin') || g.nodes.some((n) => n.role === 'origin' && (isCounted(n, s, now) || (n.state === 'draining' && !isDead(n, s, now))));
   const deadOrigins: string[] = [];
+  const graced: NodeSnap[] = [];
 
   for (const n of g.nodes) {
+    if (inGrace(n, s, now)) graced.push(n);
     if (isFailedLaunch(n, s, now)) {
+      const since = n.pendingSince > n.launchTime ? `this manager began observing ${now - n.pendingSince} ms ago` : `launched ${now - n.launchTime} ms ago`;
       out.push(
-        terminate(n, 'failed-launch', 'dead', 'failed', keepRow, `Failed launch: no report within ${s.newNodePingTimeThreshold} ms of the launch (launched ${now - n.launchTime} ms ago); it is replaced through the scale policy.`, {
+        terminate(n, 'failed-launch', 'dead', 'failed', keepRow, `Failed launch: no report within ${s.newNodePingTimeThreshold} ms of the launch (${since}); it is replaced through the scale policy.`, {
           launchTime: n.launchTime,
           sinceLaunchMs: now - n.launchTime,
+          observedSince: Number.isFinite(snapshot.observedSince) ? snapshot.observedSince : null,
           newNodePingTimeThreshold: s.newNodePingTimeThreshold,
           keepRow,
         }),
       );
     } else if (isDead(n, s, now)) {
-      const silent = now - (n.lastReport ?? n.stateUpdated);
+      const silent = now - n.silentSince;
       let then = 'it is replaced when the group falls below its minLimit.';
       if (n.role === 'origin') {
         deadOrigins.push(n.address);
@@ -50,13 +57,14 @@ function planGroup(g: GroupSnapshot, snapshot: Snapshot, memory: AutoscalerMemor
         terminate(n, 'dead', 'dead', 'failed', keepRow, `Dead ${n.role}: no report for ${silent} ms (nodeStateToleranceTime ${s.nodeStateToleranceTime} ms); ${then}`, {
           lastReport: n.lastReport,
           silentMs: silent,
+          observedSince: Number.isFinite(snapshot.observedSince) ? snapshot.observedSince : null,
           nodeStateToleranceTime: s.nodeStateToleranceTime,
           wasState: n.state,
           keepRow,
           deleteDeadGroupNodesOnCleanUp: s.deleteDeadGroupNodesOnCleanUp,
         }),
       );
-    } else if (n.state === 'terminating' && n.stateUpdated + s.nodeStateToleranceTime < now) {
+    } else if (n.state === 'terminating' && Math.max(n.stateUpdated, snapshot.observedSince) + s.nodeStateToleranceTime < now) {
       const failed = /^(dead|failed)/i.test(n.stateReason ?? '');
       out.push(
         terminate(n, 'stuck-terminating', 'terminate', failed ? 'failed' : 'scale-in', false, `Node stuck in terminating for ${now - n.stateUpdated} ms (was: ${n.stateReason ?? 'unknown'}); terminating again.`, {
@@ -64,6 +72,24 @@ function planGroup(g: GroupSnapshot, snapshot: Snapshot, memory: AutoscalerMemor
         }),
       );
     }
+  }
+
+  const note = `${g.name}\u0000grace`;
+  if (graced.length && memory.notes.get(note) !== String(snapshot.observedSince)) {
+    out.push({
+      kind: 'event',
+      eventKind: 'grace',
+      rule: 'restart-grace',
+      group: g.name,
+      role: null,
+      node: null,
+      note: { key: note, value: String(snapshot.observedSince) },
+      reason: `Restart grace: ${graced.length} node(s) (${graced.map((n) => n.address).join(', ')}) look silent by the stored reports, but this manager began observing ${now - snapshot.observedSince} ms ago; each gets nodeStateToleranceTime ${s.nodeStateToleranceTime} ms (pending: newNodePingTimeThreshold ${s.newNodePingTimeThreshold} ms) from then to report.`,
+      data: {
+        observedSince: snapshot.observedSince,
+        nodes: graced.map((n) => ({ address: n.address, state: n.state, lastReport: n.lastReport, graceEndsAt: (n.state === 'pending' ? n.pendingSince + s.newNodePingTimeThreshold : n.silentSince + s.nodeStateToleranceTime) })),
+      },
+    });
   }
 
   if (mode !== 'shutdown') return;

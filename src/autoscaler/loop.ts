@@ -2,13 +2,15 @@ import type { Clock, TimerHandle } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Lease } from '../store/cluster-store.ts';
 import type { RunResult } from './types.ts';
+import type { TickContext } from './run-once.ts';
 
 export interface AutoscalerLoopOptions {
   clock: Clock;
   /** Time between tick starts (autoscaler.tickInterval). */
   intervalMs: number;
   lease: Pick<Lease, 'acquire' | 'release'>;
-  runOnce: (now: number) => Promise<RunResult>;
+  /** `ctx.observedSince`: start of the tick that won the lease (restart and leadership grace). */
+  runOnce: (now: number, ctx: TickContext) => Promise<RunResult>;
   log: Logger;
   /** Called once each time this instance becomes the leader, before its first tick (reload the view from the store). */
   onLeadership?: () => void | Promise<void>;
@@ -16,6 +18,8 @@ export interface AutoscalerLoopOptions {
 
 export interface AutoscalerStatus {
   leader: boolean;
+  /** Start of the tick that won the lease (null while not leader): every node's clock restarts here. */
+  leaderSince: number | null;
   /** Start of the last tick that ran runOnce (epoch ms). */
   lastRunAt: number | null;
   /** Start of the last tick whose runOnce finished without error: a stuck or failing loop shows here. */
@@ -47,7 +51,7 @@ export interface AutoscalerLoop {
  */
 export function startAutoscaler(o: AutoscalerLoopOptions): AutoscalerLoop {
   const log = o.log.child({ component: 'autoscaler-loop' });
-  const st: AutoscalerStatus = { leader: false, lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, lastErrorAt: null, ticks: 0, runs: 0, lastResult: null };
+  const st: AutoscalerStatus = { leader: false, leaderSince: null, lastRunAt: null, lastSuccessAt: null, lastDurationMs: null, lastError: null, lastErrorAt: null, ticks: 0, runs: 0, lastResult: null };
   let timer: TimerHandle | undefined;
   let current: Promise<void> | null = null;
   let stopped = false;
@@ -70,6 +74,7 @@ export function startAutoscaler(o: AutoscalerLoopOptions): AutoscalerLoop {
     if (!held) {
       if (st.leader) log.warn('autoscaler lease lost: another manager runs the autoscaler');
       st.leader = false;
+      st.leaderSince = null;
       return;
     }
     if (!st.leader) {
@@ -81,12 +86,14 @@ export function startAutoscaler(o: AutoscalerLoopOptions): AutoscalerLoop {
         return;
       }
       st.leader = true;
-      log.info('autoscaler lease acquired: this manager runs the autoscaler');
+      st.leaderSince = start;
+      // No node is judged on evidence older than this moment (design §6).
+      log.info({ observedSince: start }, 'autoscaler lease acquired: this manager runs the autoscaler; restart grace: every node gets its full tolerance from now');
     }
     st.runs++;
     st.lastRunAt = start;
     try {
-      const r = await o.runOnce(start);
+      const r = await o.runOnce(start, { observedSince: st.leaderSince ?? start });
       st.lastResult = r;
       if (r.error) {
         st.lastError = r.error;
@@ -126,6 +133,7 @@ export function startAutoscaler(o: AutoscalerLoopOptions): AutoscalerLoop {
       if (current) await current;
       if (st.leader) {
         st.leader = false;
+        st.leaderSince = null;
         await o.lease.release().catch((err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'autoscaler lease release failed'));
       }
     },

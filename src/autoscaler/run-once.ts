@@ -34,16 +34,26 @@ export function planSnapshot(snapshot: Snapshot, memory: AutoscalerMemory, now: 
   return [...planHealth(snapshot, memory, now), ...inn, ...out];
 }
 
+/** What the loop knows about the tick beyond its time. */
+export interface TickContext {
+  /** Since when this manager observes the cluster (its last leadership gain; restart grace). */
+  observedSince: number;
+}
+
 /** Pure part of a tick (also what the benchmark measures): snapshot, memory observation, every planner. */
 export function planTick(
   deps: Omit<RunOnceDeps, 'log' | 'actuator'> & { actuator: Pick<Actuator, 'inFlight'> },
   outcomes: readonly LaunchOutcome[],
   now: number,
+  ctx?: TickContext,
 ): { items: PlanItem[]; groups: number } {
   const { memory } = deps;
   const outcomeEvents = applyOutcomes(memory, outcomes, deps.settings);
   const controls = deps.controls ?? noControls;
-  const snapshot = buildSnapshot({ view: deps.view, catalog: deps.catalog, cloud: deps.cloud, settings: deps.settings, inFlight: deps.actuator.inFlight() }, now);
+  const snapshot = buildSnapshot(
+    { view: deps.view, catalog: deps.catalog, cloud: deps.cloud, settings: deps.settings, inFlight: deps.actuator.inFlight(), observedSince: ctx?.observedSince },
+    now,
+  );
   const windows = applySchedules(snapshot, controls, now);
   observe(memory, snapshot, now);
   forgetResumed(memory, snapshot.groups.map((g) => g.name), controls);
@@ -57,12 +67,12 @@ export function planTick(
  * to memory). Never throws: a failure of the tick as a whole comes back as `error`, marked `transient`
  * when the store or cloud is unavailable (the next tick retries).
  */
-export async function runOnce(deps: RunOnceDeps, now: number): Promise<RunResult> {
+export async function runOnce(deps: RunOnceDeps, now: number, ctx?: TickContext): Promise<RunResult> {
   const log = deps.log;
   let outcomes: LaunchOutcome[] = [];
   try {
     outcomes = deps.actuator.takeSettled();
-    const { items, groups } = planTick(deps, outcomes, now);
+    const { items, groups } = planTick(deps, outcomes, now, ctx);
     const results = items.length ? await deps.actuator.execute(items) : [];
     applyResults(deps.memory, results, now, deps.settings);
     for (const r of results) {
@@ -80,5 +90,5 @@ export async function runOnce(deps: RunOnceDeps, now: number): Promise<RunResult
 export function createAutoscaler(deps: Omit<RunOnceDeps, 'memory' | 'actuator'> & { memory?: AutoscalerMemory; actuator: Actuator }) {
   const memory = deps.memory ?? createMemory();
   const full: RunOnceDeps = { ...deps, memory, log: deps.log.child({ component: 'autoscaler' }) };
-  return { memory, actuator: deps.actuator, runOnce: (now: number) => runOnce(full, now) };
+  return { memory, actuator: deps.actuator, runOnce: (now: number, ctx?: TickContext) => runOnce(full, now, ctx) };
 }

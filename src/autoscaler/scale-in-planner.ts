@@ -43,7 +43,8 @@ function planDrainEnds(g: GroupSnapshot, snapshot: Snapshot, now: number, out: P
     const started = n.drainStartedAt ?? n.stateUpdated;
     const drainedMs = now - started;
     const data = { region: n.region, drainStartedAt: started, drainedMs, drainTimeout: s.drainTimeout, connections: n.load - n.handedOut, handedOut: n.handedOut, lastReport: n.lastReport, drainReason: n.stateReason };
-    if (n.load === 0 && n.lastReport !== null && n.lastReport >= started) {
+    // The empty report must be newer than the drain and than this manager's own observation (restart grace).
+    if (n.load === 0 && n.freshReport && n.lastReport !== null && n.lastReport >= started) {
       out.push(end(n, 'drain-empty', `Drained: no connections left after ${drainedMs} ms (${n.stateReason ?? 'drain'}).`, data));
     } else if (drainedMs >= s.drainTimeout) {
       out.push(end(n, 'drain-timeout', `Drain timeout: ${n.load} client(s) still connected after ${drainedMs} ms (drainTimeout ${s.drainTimeout} ms); terminating anyway.`, data));

@@ -35,9 +35,15 @@ export interface SnapshotSources {
    * that gap (entries whose identifier is already visible are ignored).
    */
   inFlight?: readonly InFlightSnap[];
+  /**
+   * Since when this manager observes the cluster itself: its start or its last leadership gain, on its
+   * own clock (default: forever). Evidence older than this (a stale last_report read from the store)
+   * never makes a node dead, failed or idle: each node's clock restarts here.
+   */
+  observedSince?: number;
 }
 
-function toNodeSnap(n: ClusterNode, view: SnapshotSources['view']): NodeSnap {
+function toNodeSnap(n: ClusterNode, view: SnapshotSources['view'], observedSince: number): NodeSnap {
   let publishers = n.connections.publishers;
   if (n.role === 'origin') {
     // A publish event between reports is already in the view's streams: trust whichever says more.
@@ -62,6 +68,9 @@ function toNodeSnap(n: ClusterNode, view: SnapshotSources['view']): NodeSnap {
     stateUpdated: n.stateUpdated,
     drainStartedAt: n.drainStartedAt,
     stateReason: n.stateReason,
+    silentSince: Math.max(n.lastReport ?? n.stateUpdated, observedSince),
+    pendingSince: Math.max(n.launchTime, observedSince),
+    freshReport: n.lastReport !== null && n.lastReport >= observedSince,
   };
 }
 
@@ -71,6 +80,7 @@ function toNodeSnap(n: ClusterNode, view: SnapshotSources['view']): NodeSnap {
  */
 export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
   const { view, catalog, cloud, settings } = src;
+  const observedSince = src.observedSince ?? Number.NEGATIVE_INFINITY;
   const zonesByRegion = new Map<string, string[]>();
   for (const z of cloud.zones) {
     const r = cloud.regionOfZone(z);
@@ -84,7 +94,7 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
   for (const n of view.nodes.values()) {
     if (n.state === 'terminated' || !view.groups.has(n.group)) continue;
     const list = nodesByGroup.get(n.group);
-    const snap = toNodeSnap(n, view);
+    const snap = toNodeSnap(n, view, observedSince);
     if (list) list.push(snap);
     else nodesByGroup.set(n.group, [snap]);
   }
@@ -162,5 +172,5 @@ export function buildSnapshot(src: SnapshotSources, now: number): Snapshot {
       roles: policyFound ? roles : [],
     });
   }
-  return { at: now, settings, groups };
+  return { at: now, observedSince, settings, groups };
 }

@@ -46,6 +46,16 @@ export interface NodeSnap {
   stateUpdated: number;
   drainStartedAt: number | null;
   stateReason: string | null;
+  /**
+   * Silence is counted from here: the last report (or state change), but never before this manager
+   * began observing (Snapshot.observedSince). Restart and leadership grace: stale evidence read from the
+   * store never makes a node dead.
+   */
+  silentSince: number;
+  /** A pending node's failed-launch clock starts here: its launch, but never before observedSince. */
+  pendingSince: number;
+  /** The last report arrived after this manager began observing (scale-in trusts only such loads). */
+  freshReport: boolean;
 }
 
 /** An instance the cloud is still launching (no address yet). */
@@ -97,6 +107,8 @@ export interface GroupSnapshot {
 
 export interface Snapshot {
   at: number;
+  /** Since when this manager observes the cluster itself (process start or last leadership gain, its own clock). */
+  observedSince: number;
   settings: AutoscalerSettings;
   groups: GroupSnapshot[];
 }
@@ -115,6 +127,7 @@ export type Rule =
   | 'dead'
   | 'cluster-shutdown'
   | 'stuck-terminating'
+  | 'restart-grace'
   | 'zone-backoff'
   | 'pool-backoff'
   | 'schedule'

@@ -106,6 +106,9 @@ export const SCALE_EVENT_KINDS = [
   'group-deleted',
   'schedule',
   'paused',
+  'grace',
+  'reconciled',
+  'released',
 ] as const;
 export type ScaleEventKind = (typeof SCALE_EVENT_KINDS)[number];
 

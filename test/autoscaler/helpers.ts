@@ -81,6 +81,8 @@ export interface WorldOptions {
   zones?: string[];
   settings?: Partial<AutoscalerSettings>;
   inFlight?: InFlightSnap[];
+  /** Since when the manager observes (restart grace); default: forever. */
+  observedSince?: number;
 }
 
 export interface World {
@@ -89,6 +91,7 @@ export interface World {
   cloud: { zones: string[]; regionOfZone(z: string): string };
   settings: AutoscalerSettings;
   inFlight: InFlightSnap[];
+  observedSince?: number;
 }
 
 /** Default: group g1 (active, us-test1), policy origin 1..1 + edge 1..10, threshold 60 for every role. */
@@ -109,11 +112,12 @@ export function world(o: WorldOptions = {}): World {
     cloud: { zones, regionOfZone: (z) => z.slice(0, z.lastIndexOf('-')) },
     settings: { ...SETTINGS, ...o.settings },
     inFlight: o.inFlight ?? [],
+    observedSince: o.observedSince,
   };
 }
 
 export function snapshot(w: World, now = NOW): Snapshot {
-  return buildSnapshot({ view: w.view, catalog: w.catalog, cloud: w.cloud, settings: w.settings, inFlight: w.inFlight }, now);
+  return buildSnapshot({ view: w.view, catalog: w.catalog, cloud: w.cloud, settings: w.settings, inFlight: w.inFlight, observedSince: w.observedSince }, now);
 }
 
 export interface Planned {

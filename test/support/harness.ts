@@ -23,6 +23,8 @@ export interface HarnessOptions {
   /** Reuse a data dir / database (restart tests). */
   dataDir?: string;
   mysql?: { host: string; port: number; user: string; password: string; database: string };
+  /** Loopback port of the manager (default: any free one); a restarted manager reuses its predecessor's URL. */
+  port?: number;
   /** Logger of the manager (default: silent). */
   log?: import('../../src/lib/logger.ts').Logger;
 }
@@ -31,8 +33,11 @@ export interface Harness {
   rt: Runtime;
   app: FastifyInstance;
   url: string;
+  port: number;
   clock: ManualClock;
   dataDir: string;
+  /** The MySQL database in use (restart tests hand it to the next manager). */
+  mysql?: { host: string; port: number; user: string; password: string; database: string };
   /** JSON request against the manager; admin paths get the token. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string; headers: Headers }>;
   /** Starts a simulator node on 127.0.0.<n> (random port), reporting to this manager on the manual clock. */
@@ -88,9 +93,10 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
   const rt = await createDeps(config, { clock, log: o.log ?? createLogger('silent'), print: () => undefined });
   const app = await buildApp(rt);
   await rt.attach?.(app.server);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const addr = app.server.address();
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const url = `http://127.0.0.1:${port}`;
   const nodes: SimNode[] = [];
   let stopped = false;
   const stop = async () => {
@@ -109,8 +115,10 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
     rt,
     app,
     url,
+    port,
     clock,
     dataDir,
+    mysql,
     async api(method, path, body) {
       const admin = path.startsWith('/admin') ? `/streammanager/api/4.0${path}${path.includes('?') ? '&' : '?'}accessToken=${ADMIN}` : path;
       const res = await fetch(url + admin, {
