@@ -11,7 +11,10 @@ import type { AutoscalerSettings, GroupSnapshot, NodeSnap, RoleSnapshot } from '
  *   no capacity and no connections is 0 %.
  * - "count" (what minLimit/maxLimit compare with) = inservice + pending + launching; draining, dead and
  *   failed nodes do not count, so sunset and dead nodes are replaced through minLimit.
- * - capacity "on its way" = pending nodes and launches younger than `estimatedWarmUpTime`.
+ * - capacity "on its way" = pending nodes and launches in flight, until they report or become failed
+ *   launches (newNodePingTimeThreshold): a node that boots slower than `estimatedWarmUpTime` must not get
+ *   a twin for the same surge. `estimatedWarmUpTime` keeps its classic meaning (how long a new node's
+ *   load is ignored before it is trusted), not a limit on counting what is on its way.
  */
 
 /** Stateless prefix of every drain the autoscaler starts: only those are cancelled on a new surge (a sunset is an operator's verdict). */
@@ -108,7 +111,6 @@ const cache = new WeakMap<RoleSnapshot, { now: number; s: AutoscalerSettings; e:
 export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number): RoleEstimate {
   const hit = cache.get(r);
   if (hit && hit.now === now && hit.s === s) return hit.e;
-  const warmUp = r.target.estimatedWarmUpTime;
   let inservice = 0, pending = 0, draining = 0, scaleInDraining = 0, dead = 0, failed = 0;
   let connections = 0, capacity = 0, onTheWay = 0, stale = 0;
   const cancellable: NodeSnap[] = [];
@@ -124,7 +126,7 @@ export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number
       if (!carriesStreams(n) && (!candidate || n.load < candidate.load || (n.load === candidate.load && n.launchTime > candidate.launchTime))) candidate = n;
     } else if (n.state === 'pending') {
       pending++;
-      if (now - n.launchTime <= warmUp) onTheWay += n.capacity;
+      onTheWay += n.capacity;
     } else if (n.state === 'draining') {
       draining++;
       if (isScaleInDrain(n)) {
@@ -133,7 +135,7 @@ export function estimateRole(r: RoleSnapshot, s: AutoscalerSettings, now: number
       }
     }
   }
-  for (const l of r.inFlight) if (now - l.since <= warmUp) onTheWay += r.unitCapacity;
+  onTheWay += r.inFlight.length * r.unitCapacity;
   cancellable.sort((a, b) => b.load - a.load || b.capacity - a.capacity);
   const inFlight = r.inFlight.length;
   const loadPct = pct(connections, capacity);

@@ -11,7 +11,7 @@ import type { GroupSnapshot, LaunchItem, PlanItem, RoleSnapshot, Snapshot } from
  *    sunset nodes are replaced (event kind `replace` while there is something being replaced).
  * 2. scale-out alarm: load% > threshold(role), continuously for scaleOutWaitTime, outside the cool-down
  *    (coolDownPeriod since the last scale-out of the key), and the projected load — counting pending
- *    nodes and launches younger than estimatedWarmUpTime as capacity on its way — still > threshold
+ *    nodes and launches as capacity on its way until they report or fail (newNodePingTimeThreshold) — still > threshold
  *    (so a surge never gets a second launch). Adds max(scaleAdjustment, nodes needed to bring the projected
  *    load to ≤ threshold): scaleAdjustment is the operator's minimum step, and a big surge gets all it
  *    needs in one decision instead of one node per cool-down.

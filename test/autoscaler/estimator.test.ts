@@ -44,7 +44,7 @@ test('estimateRole: counts and capacity on its way', () => {
   );
   assert.equal(e.connections, 120, 'dead and draining nodes carry no load');
   assert.equal(e.capacity, 200);
-  assert.equal(e.capacityOnTheWay, 200, 'pending p + launch l; old is past its warm-up');
+  assert.equal(e.capacityOnTheWay, 300, 'pending p and old (older than the warm-up, not yet failed) + launch l; f failed');
   assert.equal(e.loadPct, 60);
   assert.equal(e.breach, false, 'the alarm is GREATERTHAN: exactly at the threshold is no breach');
   assert.equal(e.candidate?.address, 'b');

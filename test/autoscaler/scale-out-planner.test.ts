@@ -111,7 +111,10 @@ test('scale-out: pending nodes and launches in flight are capacity on its way (n
   const cases: { name: string; add: (o: WorldOptions) => void; expect: number }[] = [
     { name: 'no capacity on its way', add: () => {}, expect: 1 },
     { name: 'pending node launched 10 s ago', add: (o) => o.nodes!.push(node('p', { state: 'pending', lastReport: null, launchTime: NOW - 10_000 })), expect: 0 },
-    { name: 'pending node older than estimatedWarmUpTime no longer counts', add: (o) => o.nodes!.push(node('p', { state: 'pending', lastReport: null, launchTime: NOW - 121_000 })), expect: 1 },
+    // A node that boots slower than estimatedWarmUpTime gets no twin: it counts until it is a failed launch.
+    { name: 'pending node older than estimatedWarmUpTime still counts', add: (o) => o.nodes!.push(node('p', { state: 'pending', lastReport: null, launchTime: NOW - 121_000 })), expect: 0 },
+    { name: 'pending node past newNodePingTimeThreshold is a failed launch, no longer on its way', add: (o) => o.nodes!.push(node('p', { state: 'pending', lastReport: null, launchTime: NOW - 150_001 })), expect: 1 },
+    { name: 'launch in flight longer than estimatedWarmUpTime still counts', add: (o) => (o.launching = [{ identifier: 'i1', group: 'g1', role: 'edge', zone: 'us-test1-a', since: NOW - 121_000 }]), expect: 0 },
     { name: 'launch in flight (view.launching)', add: (o) => (o.launching = [{ identifier: 'i1', group: 'g1', role: 'edge', zone: 'us-test1-a', since: NOW - 5000 }]), expect: 0 },
     { name: 'launch in flight in another region does not count', add: (o) => (o.launching = [{ identifier: 'i1', group: 'g1', role: 'edge', zone: 'eu-test1-a', since: NOW - 5000 }]), expect: 1 },
     { name: 'actuator in-flight entry between ack and row', add: (o) => (o.inFlight = [{ identifier: 'i9', group: 'g1', role: 'edge', region: 'us-test1', zone: 'us-test1-a', since: NOW - 5000 }]), expect: 0 },
