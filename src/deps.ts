@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
-import { createLogger, type Logger } from './lib/logger.ts';
+import { createLogger, logDestination, type Logger } from './lib/logger.ts';
 import type { ClusterStore, Lease } from './store/cluster-store.ts';
 import { openClusterStore } from './store/open-store.ts';
 import { createNodeApi } from './cloud/node-api.ts';
@@ -16,6 +16,7 @@ import { createNodeOps, type NodeOps } from './cluster/node-ops.ts';
 import { createNodeProtocol, type NodeProtocol } from './cluster/node-protocol.ts';
 import { createGroupService, type GroupService } from './cluster/groups.ts';
 import { CLASSIC_CLUSTER_PASSWORD, resolveAdminToken, resolveClusterPassword } from './lib/admin-token.ts';
+import { readBuildInfo, type BuildInfo } from './lib/build-info.ts';
 import type { Dispatcher } from 'undici';
 import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
 import { createWhipProxy, type WhipProxy } from './proxy/whip-relay.ts';
@@ -34,6 +35,8 @@ import { replay, type ReplayAnswer, type ReplayInput } from './autoscaler/replay
 /** Everything the app needs, built once by createDeps() (the composition root). */
 export interface AppDeps {
   config: Config;
+  /** Version and commit served by /admin/debug/version. */
+  build: BuildInfo;
   clock: Clock;
   log: Logger;
   store: ClusterStore;
@@ -95,7 +98,7 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export async function createDeps(config: Config, o: DepsOverrides = {}): Promise<Runtime> {
   const clock = o.clock ?? systemClock;
-  const log = o.log ?? createLogger(config.server.logLevel);
+  const log = o.log ?? createLogger(config.server.logLevel, logDestination(config.server.logFormat));
   const dataDir = resolve(config.server.dataDir);
   const print = o.print ?? ((l: string) => process.stdout.write(l + '\n'));
   const adminToken = resolveAdminToken(config.rest.administratorToken, dataDir, print);
@@ -181,6 +184,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
 
   return {
     config,
+    build: readBuildInfo(),
     clock,
     log,
     store,

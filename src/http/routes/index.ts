@@ -22,6 +22,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
   const admin: FastifyPluginAsync[] = [
     async (app) => {
       app.get('/debug/cloudcontroller', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(deps.cloud.name));
+      app.get('/debug/version', async () => deps.build);
     },
     catalogRoutes({ catalog: deps.catalog }),
     provisionRoutes({ cloud: deps.cloud }),
