@@ -45,6 +45,8 @@ export const configSchema = z.object({
       port: int(5080, 0, 65535), // ours
       dataDir: str('./data'), // ours
       logLevel: z.preprocess(blankToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')), // ours
+      /** ours: `json` (one JSON object a line), `pretty` (readable lines), `auto` (pretty when stdout is a terminal). */
+      logFormat: z.preprocess(blankToUndefined, z.enum(['auto', 'json', 'pretty']).default('auto')),
       /** ours: how often an instance reloads cluster state written by other instances (MySQL only). */
       syncInterval: int(2000, 100),
     })

@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -46,4 +47,25 @@ export function loggerOptions(level: string): LoggerOptions {
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+}
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * Where log lines go for `server.logFormat`: undefined is pino's own JSON to stdout (production,
+ * collectors); pretty is one readable line per entry, for a terminal. `auto` is pretty only when
+ * stdout is a TTY. Redaction happens before either, so both hide the same secrets.
+ */
+export function logDestination(
+  format: LogFormat,
+  stdout: { isTTY?: boolean } = process.stdout,
+  out?: NodeJS.WritableStream,
+): pino.DestinationStream | undefined {
+  if (format === 'json' || (format === 'auto' && !stdout.isTTY)) return out;
+  return pretty({
+    colorize: Boolean(stdout.isTTY) && !out,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    ...(out ? { destination: out } : {}),
+  });
 }
