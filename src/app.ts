@@ -11,6 +11,7 @@ import { routePlugins } from './http/routes/index.ts';
 import type { Logger } from './lib/logger.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { observeRequests } from './http/routes/ops.ts';
+import { openApiRoutes, recordRoutes } from './http/openapi.ts';
 
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -19,7 +20,7 @@ export const BODY_LIMIT = 2 * 1024 * 1024;
  * use app.inject() or listen on port 0 themselves.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = await createHttpApp({ log: deps.log, adminToken: deps.adminToken, routes: routePlugins(deps), metrics: deps.metrics });
+  const app = await createHttpApp({ log: deps.log, adminToken: deps.adminToken, routes: routePlugins(deps), metrics: deps.metrics, version: deps.build.version });
   // Fastify does not track upgraded sockets: close proxied sessions first or close() waits on them.
   app.addHook('preClose', async () => deps.proxy.close());
   return app;
@@ -43,6 +44,8 @@ export interface HttpAppOptions {
   routes: AppRoutes;
   /** Counts requests by route pattern. */
   metrics?: Pick<Metrics, 'observeRequest'>;
+  /** Version in the OpenAPI document. */
+  version?: string;
 }
 
 /**
@@ -63,7 +66,7 @@ function withFastPaths(fast: FastPath[]) {
 }
 
 /** The HTTP shell with every cross-cutting rule; tests of one feature mount just their plugin in it. */
-export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, adminToken, routes, metrics, version }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -75,6 +78,7 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     forceCloseConnections: 'idle',
     ...(routes.fast?.length ? { serverFactory: withFastPaths(routes.fast) } : {}),
   });
+  const registered = recordRoutes(app);
 
   // Unmatched URLs never reach the hooked scope below: count them here.
   installErrorHandling(app, { onNotFound: metrics ? (method) => metrics.observeRequest(undefined, method, 404) : undefined });
@@ -121,6 +125,7 @@ export async function createHttpApp({ log, adminToken, routes, metrics }: HttpAp
     });
     hooked.get('/', async () => ({ status: 'ok', service: 'streammanager' }));
     for (const p of routes.root) await hooked.register(p);
+    await hooked.register(openApiRoutes(registered, { version: version ?? '0.0.0' }));
     await registerApi(hooked, adminToken, routes);
   });
   return app;

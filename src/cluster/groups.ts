@@ -15,7 +15,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import type { ClusterView } from './view.ts';
 import type { NodeOps } from './node-ops.ts';
 
-const createGroupSchema = z
+export const createGroupSchema = z
   .object({
     regions: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string().min(1).max(254)).min(1, 'list at least one region')),
     launchConfig: nameSchema,
@@ -46,7 +46,7 @@ const smartRegionList = z
   });
 
 /** G2: `region[].info` instead of `regions[]`; the policy named here is written by the manager. */
-const smartCreateSchema = z
+export const smartCreateSchema = z
   .object({
     region: smartRegionList,
     launchConfig: nameSchema,
@@ -57,7 +57,7 @@ const smartCreateSchema = z
   .strip();
 
 /** G5 */
-const resizeSchema = z.object({ region: smartRegionList }, { invalid_type_error: 'must be a JSON object {"region": [...]}' }).strip();
+export const resizeSchema = z.object({ region: smartRegionList }, { invalid_type_error: 'must be a JSON object {"region": [...]}' }).strip();
 
 /** Policy type of a 0.0.3 (region-focused) document, as the classic product writes it. */
 const REGIONAL_POLICY_TYPE = 'com.red5pro.services.autoscaling.model.ScalePolicyMaster';

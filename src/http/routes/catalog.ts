@@ -15,8 +15,8 @@ const pathName = z.string().min(1, 'must not be empty').max(NAME_MAX, `must be a
 const nameParams = z.object({ name: pathName });
 const copyParams = z.object({ name: pathName, newName: pathName });
 
-const alarmType = z.object({ type: roleSchema });
-const alarmSet = z.object({ type: roleSchema, threshold: lenientInt({ min: 1, max: 100 }) });
+export const alarmType = z.object({ type: roleSchema });
+export const alarmSet = z.object({ type: roleSchema, threshold: lenientInt({ min: 1, max: 100 }) });
 
 /** The classic alarm JSON (reference §2.3): only scale-out alarms on connection percentage exist. */
 function alarmBody(a: CatalogAlarm) {

@@ -12,7 +12,7 @@ import { parse } from '../validate.ts';
 import { groupJson, nodeJson, relationNodeJson } from '../node-json.ts';
 
 const groupParams = z.object({ group: nameSchema });
-const eventsQuery = z.object({
+export const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });

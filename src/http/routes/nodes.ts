@@ -14,7 +14,7 @@ export const addressSchema = z
   .regex(/^[A-Za-z0-9.\-:]+$/, 'must be an IP address or host name');
 
 const addressParams = z.object({ address: addressSchema });
-const sunsetBody = z.array(addressSchema).min(1, 'send a JSON array of node addresses').max(1000);
+export const sunsetBody = z.array(addressSchema).min(1, 'send a JSON array of node addresses').max(1000);
 
 /** Nodes by address: N1–N4. Admin plugin. */
 export function nodeRoutes(deps: { view: ClusterView; ops: Pick<NodeOps, 'terminate' | 'drain'> }): FastifyPluginAsync {

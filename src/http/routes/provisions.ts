@@ -10,7 +10,7 @@ import type { SimulatedCloud } from '../../cloud/simulated/simulated-cloud.ts';
  */
 
 /** An array of provisions, or one provision object (the classic docs show both). */
-const bodySchema = z.union([z.array(z.unknown()), z.record(z.unknown())], {
+export const bodySchema = z.union([z.array(z.unknown()), z.record(z.unknown())], {
   errorMap: () => ({ message: 'send a provision object {location, host, instanceType} or an array of them' }),
 });
 const hostParams = z.object({ host: z.string().trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters') });

@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../../lib/clock.ts';
 import type { WsProxy } from '../../proxy/ws-proxy.ts';
 import type { WhipProxy } from '../../proxy/whip-relay.ts';
 
-const listQuery = z.object({
+export const listQuery = z.object({
   filter: z
     .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['any', 'healthy', 'unhealthy']))
     .default('any'),

@@ -32,7 +32,7 @@ const variantSchema = z
   .passthrough();
 
 /** Loose on purpose: `meta` must be an object; `stream` and `qos` are checked when present; custom keys are kept. */
-const provisionBodySchema = z.object(
+export const provisionBodySchema = z.object(
   {
     meta: z
       .object(
@@ -51,8 +51,8 @@ const flag = z.preprocess(
   (v) => (typeof v === 'string' ? v.toLowerCase() : v),
   z.enum(['true', 'false', '1', '0', ''], { errorMap: () => ({ message: 'use true or false' }) }).optional(),
 );
-const purgeQuerySchema = z.object({ includeActive: flag }).passthrough();
-const getQuerySchema = z.object({ key: z.string().max(MAX_NAME_LENGTH).optional() }).passthrough();
+export const purgeQuerySchema = z.object({ includeActive: flag }).passthrough();
+export const getQuerySchema = z.object({ key: z.string().max(MAX_NAME_LENGTH).optional() }).passthrough();
 
 /** Provision address `scope…/stream` from the wildcard (the last segment is the stream name). */
 const target = (req: FastifyRequest) => scopeAndName(((req.params as { '*': string })['*'] ?? '').split('/').filter(Boolean), '/admin/event/meta');
