@@ -31,9 +31,10 @@ export const SUITES: Suite[] = [
   { name: 'autoscaler', file: './autoscaler.ts', fn: 'runAutoscalerBench' },
   { name: 'proxy', file: './proxy.ts', fn: 'runProxyBench' },
   { name: 'whip', file: './whip.ts', fn: 'runWhipBench' },
+  { name: 'startup', file: './startup.ts', fn: 'runStartupBench' },
 ];
 
-/** Per-suite budget; 4 suites x 90 s keeps a full run under 6 minutes. */
+/** Per-suite budget; 5 suites x 90 s keeps a full run under 8 minutes. */
 const SUITE_TIMEOUT_MS = Number(process.env.BENCH_SUITE_TIMEOUT_MS) || 90_000;
 
 export interface TableRow {
