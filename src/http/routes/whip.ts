@@ -41,6 +41,14 @@ export const sessionParams = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, '
 
 const ACTION: Record<WhipKind, 'broadcast' | 'subscribe'> = { whip: 'broadcast', whep: 'subscribe' };
 
+/** Route descriptions for the OpenAPI document (read from `config.openapi` when routes are registered). */
+const DOC = {
+  whip: { summary: 'WHIP publish: the SDP offer (application/sdp) to the origin the broker picks; 201 with the SDP answer and a manager session Location', status: 201, produces: 'application/sdp' },
+  whep: { summary: 'WHEP playback: the SDP offer (application/sdp) to the edge the broker picks; 404 when not live; 201 with the SDP answer and a manager session Location', status: 201, produces: 'application/sdp' },
+  patch: { summary: 'Trickle ICE or ICE restart (application/trickle-ice-sdpfrag, If-Match) on the node session behind a WHIP/WHEP session URL', status: 204 },
+  delete: { summary: 'End a WHIP/WHEP session on its node' },
+} as const;
+
 const refusal = (r: { status: number; message: string }) => new AppError(r.status, r.message, r.status === 415 ? 'SM_UNSUPPORTED_MEDIA_TYPE' : 'SM_VALIDATION');
 
 function client(req: FastifyRequest): ClientRequest {
@@ -72,7 +80,7 @@ export function whipRoutes(deps: WhipRouteDeps): FastifyPluginAsync {
 
     for (const kind of ['whip', 'whep'] as const) {
       const prefix = `${WHIP_BASE}/${kind}/`;
-      app.post(`${prefix}*`, { bodyLimit: MAX_SDP_BYTES }, async (req, reply) => {
+      app.post(`${prefix}*`, { bodyLimit: MAX_SDP_BYTES, config: { openapi: DOC[kind] } }, async (req, reply) => {
         const q = req.url.indexOf('?');
         const path = parseStreamPath((q < 0 ? req.url : req.url.slice(0, q)).slice(prefix.length), kind);
         if (!path.ok) throw refusal(path);
@@ -94,14 +102,14 @@ export function whipRoutes(deps: WhipRouteDeps): FastifyPluginAsync {
       });
     }
 
-    app.patch(`${SESSION_BASE}/:id`, { bodyLimit: MAX_SDP_BYTES }, async (req, reply) => {
+    app.patch(`${SESSION_BASE}/:id`, { bodyLimit: MAX_SDP_BYTES, config: { openapi: DOC.patch } }, async (req, reply) => {
       const { id } = parse(sessionParams, req.params, 'params');
       const bad = checkPatch(req.headers['content-type'], req.body as string | undefined);
       if (bad) throw refusal(bad);
       return relayed(reply, await whip.session('PATCH', id, client(req)));
     });
 
-    app.delete(`${SESSION_BASE}/:id`, async (req, reply) => {
+    app.delete(`${SESSION_BASE}/:id`, { config: { openapi: DOC.delete } }, async (req, reply) => {
       const { id } = parse(sessionParams, req.params, 'params');
       return relayed(reply, await whip.session('DELETE', id, client(req)));
     });
@@ -111,7 +119,7 @@ export function whipRoutes(deps: WhipRouteDeps): FastifyPluginAsync {
       const path = req.url.split('?')[0];
       if (!preflight && path.startsWith(SESSION_BASE + '/')) {
         const { id } = parse(sessionParams, { id: path.slice(SESSION_BASE.length + 1) }, 'params');
-        return relayed(reply, await whip.session('OPTIONS', id, { ...client(req), body: undefined }));
+        return relayed(reply, await whip.session('OPTIONS', id, client(req)));
       }
       reply.headers(PREFLIGHT_HEADERS).header('access-control-allow-headers', allowHeaders(req.headers['access-control-request-headers'] as string | undefined));
       if (!path.startsWith(SESSION_BASE + '/')) reply.header('accept-post', 'application/sdp');
