@@ -167,5 +167,9 @@ describe('WHIP/WHEP through the manager', () => {
       assert.equal(r.headers['access-control-allow-headers'], 'content-type, if-match, authorization');
       assert.match(String(r.headers['access-control-expose-headers']), /Location/);
     }
+    // The generated OpenAPI document describes the relay routes.
+    const doc = (await h.api('GET', '/streammanager/api/openapi.json')).json;
+    assert.match(doc.paths['/as/v1/proxy/whip/{path}'].post.summary, /WHIP publish/);
+    assert.match(doc.paths['/as/v1/proxy/session/{id}'].patch.summary, /Trickle ICE/);
   });
 });
