@@ -7,7 +7,8 @@ import type { Config } from '../config/schema.ts';
 import { streamKey, type ClusterView } from './view.ts';
 import type { NodeOps } from './node-ops.ts';
 import { parentsForReply, setLinkState } from './links.ts';
-import { describeZodIssues } from '../lib/errors.ts';
+import { conflict, describeZodIssues } from '../lib/errors.ts';
+import { hostKey } from '../lib/hosts.ts';
 
 /** A report may list at most this many streams; a node carrying more is misconfigured or hostile. */
 export const MAX_REPORT_STREAMS = 10_000;
@@ -17,7 +18,9 @@ const hostSchema = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'must be an IP address or host name');
+  .regex(/^[A-Za-z0-9.\-:[\]]+$/, 'must be an IP address or host name')
+  // Node keys are canonical (lower case, IPv6 without brackets), as provisions store them.
+  .transform(hostKey);
 const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(10_000_000);
 /** Scopes are kept without leading/trailing slashes (`/live/` → `live`). */
 export const scopeSchema = z
@@ -246,6 +249,8 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
   const lastPersist = new Map<string, number>();
   const chains = new Map<string, Promise<void>>();
   const warnedUnknown = new Map<string, number>();
+  /** Node address → the source address its reports come from (see bind). */
+  const sources = new Map<string, { identifier: string; source: string }>();
   const warnedRejected = new Map<string, number>();
   const reader = createReportReader();
 
@@ -301,9 +306,34 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     for (const r of d.view.parentsOf(n.address)) if (r.state === 'prospective') await setLinkState(r, 'connecting', now, d.view, d.store);
   }
 
-  async function report(body: Report): Promise<NodeReply> {
+  /**
+   * A report cannot move a node or speak for it from elsewhere: its port must be the one the manager
+   * knows (the provision's, or the first report's), and with cluster.reportSourceCheck its messages come
+   * from the source address its first report came from (per instance; a restart re-learns it).
+   * Refusals change nothing.
+   */
+  function bind(n: ClusterNode, source: string | undefined, port: number | undefined) {
+    const portKnown = n.lastReport !== null || n.port !== d.config.cluster.accessPort;
+    if (port !== undefined && port !== n.port && portKnown) {
+      log.warn({ host: n.address, port: n.port, reported: port, source }, 'report refused: it would move the node to another port');
+      throw conflict(`Report refused: node ${n.address} is known on port ${n.port}, not ${port}. A node cannot change its port; release the host and provision it again.`);
+    }
+    if (!d.config.cluster.reportSourceCheck || !source) return;
+    const pin = sources.get(n.address);
+    if (!pin || pin.identifier !== n.identifier) {
+      sources.set(n.address, { identifier: n.identifier, source });
+    } else if (pin.source !== source) {
+      log.warn({ host: n.address, expected: pin.source, source }, 'report refused: it comes from another address than the node');
+      throw conflict(
+        `Report refused: node ${n.address} reports from another address. Set cluster.reportSourceCheck=false if node traffic reaches the manager through NAT or a relay.`,
+      );
+    }
+  }
+
+  async function report(body: Report, source?: string): Promise<NodeReply> {
     const prev = d.view.nodes.get(body.host);
     if (!prev) return unknownHost(body.host);
+    bind(prev, source, body.port);
     const now = d.clock.now();
     d.onReport?.(prev, prev.lastReport === null ? 0 : Math.max(0, now - prev.lastReport - prev.reportingSpeed));
     const total = body.connections.publishers + body.connections.subscribers;
@@ -363,9 +393,10 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     );
   }
 
-  async function streamEvent(body: z.infer<typeof streamEventSchema>): Promise<NodeReply> {
+  async function streamEvent(body: z.infer<typeof streamEventSchema>, source?: string): Promise<NodeReply> {
     const n = d.view.nodes.get(body.host);
     if (!n) return unknownHost(body.host);
+    bind(n, source, undefined);
     if (body.type === 'publish') {
       const known = d.view.stream(n.address, body.scope, body.name);
       const s: NodeStream = {
@@ -393,8 +424,9 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     quick(body: unknown): Report | null {
       return reader.report(body);
     },
-    handle(msg: NodeMessage): Promise<NodeReply> {
-      return msg.type === 'report' ? report(msg) : streamEvent(msg);
+    /** `source`: the sender's address (the socket's peer), for cluster.reportSourceCheck. */
+    handle(msg: NodeMessage, source?: string): Promise<NodeReply> {
+      return msg.type === 'report' ? report(msg, source) : streamEvent(msg, source);
     },
     /** Waits for every queued store write (tests, shutdown). */
     async flush(): Promise<void> {

@@ -96,6 +96,8 @@ export const configSchema = z.object({
       retryDuration: int(30, 0),
       mode: str('auto'),
       idleClusterPathThreshold: int(30000, 0),
+      /** ours: a node's reports must keep coming from one source address (false behind NAT or a relay). */
+      reportSourceCheck: bool(true),
     })
     .default({}),
   streammanager: z.object({ ip: optStr() }).default({}),

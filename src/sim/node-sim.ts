@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -180,6 +180,14 @@ export function normalizeScope(scope: string): string {
 }
 
 const keyOf = (scope: string, name: string) => `${normalizeScope(scope)}\u0000${name}`;
+const isLoopbackV4 = (host: string) => isIP(host) === 4 && host.startsWith('127.');
+const hostnameOf = (url: string) => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+};
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 class SimNodeImpl implements SimNode {
@@ -199,7 +207,7 @@ class SimNodeImpl implements SimNode {
   private readonly autoReport: boolean;
   private readonly wsKeep: number;
   private readonly requestTimeout: number;
-  private readonly agent = new Agent({ keepAliveTimeout: 4_000, connections: 4 });
+  private readonly agent: Agent;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
   private readonly httpSockets = new Set<Socket>();
@@ -220,6 +228,10 @@ class SimNodeImpl implements SimNode {
     this.port = opts.port ?? DEFAULT_SIM_PORT;
     this.clock = opts.clock ?? systemClock;
     this.manager = opts.manager.replace(/\/+$/, '');
+    // A real node reports from its own address (the manager pins it, cluster.reportSourceCheck): on loopback
+    // each simulated node sends from its 127.0.0.x.
+    const localAddress = isLoopbackV4(opts.host) && isLoopbackV4(hostnameOf(this.manager)) ? opts.host : undefined;
+    this.agent = new Agent({ keepAliveTimeout: 4_000, connections: 4, ...(localAddress ? { localAddress } : {}) });
     this.autoReport = opts.autoReport ?? true;
     this.wsKeep = opts.wsKeep ?? DEFAULT_WS_KEEP;
     this.requestTimeout = opts.requestTimeout ?? 5_000;

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, CLUSTER_PASSWORD, type Harness } from '../support/harness.ts';
 import type { SimNode } from '../../src/sim/node-sim.ts';
+import { postNodeMessage } from '../support/cloudwatch.ts';
 
 async function cluster(t: Parameters<typeof startHarness>[0], first: number) {
   const h = await startHarness(t);
@@ -9,11 +10,7 @@ async function cluster(t: Parameters<typeof startHarness>[0], first: number) {
 }
 
 function post(h: Harness, body: unknown, password = CLUSTER_PASSWORD) {
-  return fetch(`${h.url}/streammanager/cloudwatch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${password}` },
-    body: JSON.stringify(body),
-  });
+  return postNodeMessage(h.url, body, { password });
 }
 
 const report = (n: SimNode, extra: Record<string, unknown> = {}) => ({ ...n.buildReport(), ...extra });

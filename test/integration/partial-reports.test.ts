@@ -4,13 +4,10 @@ import { startHarness, CLUSTER_PASSWORD, type Harness } from '../support/harness
 import { createLogger } from '../../src/lib/logger.ts';
 import { MAX_REPORT_STREAMS } from '../../src/cluster/node-protocol.ts';
 import type { SimNode } from '../../src/sim/node-sim.ts';
+import { postNodeMessage } from '../support/cloudwatch.ts';
 
 async function post(h: Harness, body: unknown) {
-  const res = await fetch(`${h.url}/streammanager/cloudwatch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${CLUSTER_PASSWORD}` },
-    body: JSON.stringify(body),
-  });
+  const res = await postNodeMessage(h.url, body, { password: CLUSTER_PASSWORD });
   return { status: res.status, json: (await res.json()) as any };
 }
 

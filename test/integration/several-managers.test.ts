@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { postNodeMessage } from '../support/cloudwatch.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,11 +26,7 @@ describe('several managers on one MySQL database', () => {
     const heartbeat = async () => {
       for (const n of pool) {
         if (!n.alive) continue;
-        await fetch(`${b.url}/streammanager/cloudwatch`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${CLUSTER_PASSWORD}`, 'content-type': 'application/json' },
-          body: JSON.stringify(n.buildReport()),
-        });
+        await postNodeMessage(b.url, n.buildReport(), { password: CLUSTER_PASSWORD });
       }
     };
 

@@ -1,10 +1,10 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { clockDelay } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { badRequest, conflict, notFound } from '../../lib/errors.ts';
+import { normalizeHost } from '../../lib/hosts.ts';
 import { CloudError, type CloudController, type Instance, type LaunchRequest, type TerminateReason } from '../cloud-controller.ts';
 import { hostPort, type NodeApi } from '../node-api.ts';
 import { DuplicateHostError, ProvisionStore, type Provision, type ProvisionFilter, type ProvisionState } from './provision-store.ts';
@@ -49,25 +49,6 @@ export interface SimulatedCloudDeps {
 
 export const SIMULATED_CLOUD_NAME = 'Simulated Cloud Services';
 const MAX_PROVISIONS_PER_REQUEST = 1000;
-
-const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/**
- * The canonical form of a provision host, or null when it is not an IPv4/IPv6 address or DNS name.
- * DNS names are case-insensitive, so they are kept lower-case; `[::1]` loses its brackets.
- */
-export function normalizeHost(raw: string): string | null {
-  let h = raw.trim().toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) {
-    h = h.slice(1, -1);
-    return isIP(h) === 6 ? h : null;
-  }
-  if (!h || h.length > 253) return null;
-  if (isIP(h)) return h;
-  // Dotted digits that are not a valid IPv4 address (999.1.1.1, 10.0.0) are typos, not host names.
-  if (/^[\d.]+$/.test(h)) return null;
-  return h.split('.').every((l) => DNS_LABEL.test(l)) ? h : null;
-}
 
 const lenientInt = (v: unknown) => (typeof v === 'string' && /^\s*\d+(\.0+)?\s*$/.test(v) ? Number(v) : v);
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { bearerOf, safeEqual } from '../auth.ts';
 import { unauthorized } from '../../lib/errors.ts';
 import { parse } from '../validate.ts';
+import { peerAddress } from '../../lib/hosts.ts';
 import { nodeMessageSchema, type NodeProtocol } from '../../cluster/node-protocol.ts';
 
 /** `POST /streammanager/cloudwatch`: node protocol v1, authenticated with the cluster password. */
@@ -15,7 +16,7 @@ export function cloudwatchRoutes(deps: { clusterPassword: string; protocol: Node
   };
   return async (app) => {
     app.post('/streammanager/cloudwatch', { onRequest: authenticate }, async (req) =>
-      deps.protocol.handle(deps.protocol.quick(req.body) ?? parse(nodeMessageSchema, req.body, 'node message')),
+      deps.protocol.handle(deps.protocol.quick(req.body) ?? parse(nodeMessageSchema, req.body, 'node message'), peerAddress(req.socket.remoteAddress)),
     );
   };
 }
