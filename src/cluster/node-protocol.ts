@@ -9,6 +9,8 @@ import type { NodeOps } from './node-ops.ts';
 import { parentsForReply, setLinkState } from './links.ts';
 import { conflict, describeZodIssues } from '../lib/errors.ts';
 import { hostKey } from '../lib/hosts.ts';
+// The one name rule: scopes kept without leading/trailing slashes (`/live/` → `live`).
+import { nameSchema as streamNameSchema, scopeSchema } from '../lib/names.ts';
 
 /** A report may list at most this many streams; a node carrying more is misconfigured or hostile. */
 export const MAX_REPORT_STREAMS = 10_000;
@@ -22,13 +24,6 @@ const hostSchema = z
   // Node keys are canonical (lower case, IPv6 without brackets), as provisions store them.
   .transform(hostKey);
 const count = z.number().int('must be a whole number').min(0, 'must not be negative').max(10_000_000);
-/** Scopes are kept without leading/trailing slashes (`/live/` → `live`). */
-export const scopeSchema = z
-  .string()
-  .max(1024)
-  .transform((s) => s.replace(/^\/+|\/+$/g, ''))
-  .refine((s) => s.length > 0, 'must not be empty');
-export const streamNameSchema = z.string().min(1, 'must not be empty').max(254);
 
 const streamItemSchema = z.object({ scope: scopeSchema, name: streamNameSchema, publishers: count, subscribers: count });
 const linkItemSchema = z.object({ parent: z.string().min(1).max(300), state: z.enum(LINK_STATES) });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { badRequest, describeZodIssues } from '../lib/errors.ts';
+import { NAME_MAX, nameRule } from '../lib/names.ts';
 import { ROLES, type LaunchConfig, type LaunchTarget, type Role } from './types.ts';
 
 /**
@@ -8,15 +9,13 @@ import { ROLES, type LaunchConfig, type LaunchTarget, type Role } from './types.
  * (`"500"`) and terraform sends floats (`1.0`), so numbers are read leniently and served as numbers.
  */
 
-/** Names end up in URLs, file names and a varchar(255) column (design §2: names over 254 chars are 400). */
-export const NAME_MAX = 254;
+export { NAME_MAX };
 export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
+/** Group, launch-config and policy names: the one name rule (lib/names.ts), in the classic character set. */
 export const nameSchema = z
   .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
-  .regex(NAME_PATTERN, 'may contain only letters, digits, dot, underscore and dash');
+  .superRefine(nameRule({ pattern: [NAME_PATTERN, 'may contain only letters, digits, dot, underscore and dash'] }));
 
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAppError } from '../lib/errors.ts';
 import type { BrokerAnswer } from '../broker/broker.ts';
 import { isApiVersion } from './api-scope.ts';
-import { brokerReader, checkLengths, ROUTE, type BrokerRouteDeps, type Query } from './routes/broker.ts';
+import { brokerReader, ROUTE, type BrokerRouteDeps, type Query } from './routes/broker.ts';
 
 /** Answers a raw request and returns true, or returns false to leave it to Fastify. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -43,7 +43,6 @@ export function brokerFastPath(deps: BrokerRouteDeps): FastPath {
     /** Known to be ASCII: its length is its byte count. */
     let ascii = false;
     try {
-      checkLengths(scope, name);
       const answer = read(scope, name, q);
       if (!Array.isArray(answer) && plainAnswer(answer)) {
         body = plainAnswerJson(answer);

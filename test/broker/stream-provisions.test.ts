@@ -140,7 +140,7 @@ test('body validation: meta required and an object; stream an array of {name, le
   assert.match(missing.body.errorMessage, /use \/admin\/event\/meta\/\{scope\}\/\{stream\}/);
   const long = await call('POST', `/event/meta/live/${'n'.repeat(255)}`, { meta: {} });
   assert.equal(long.status, 400);
-  assert.match(long.body.errorMessage, /Stream name too long: 255 characters, at most 254/);
+  assert.match(long.body.errorMessage, /Invalid stream name: must be at most 254 characters \(got 255\)/);
 });
 
 test('provision routes need the admin token', async (t) => {

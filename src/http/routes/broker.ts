@@ -5,6 +5,7 @@ import type { ClusterNode, NodeStream } from '../../domain/types.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Config } from '../../config/schema.ts';
 import { AppError, badRequest, notFound } from '../../lib/errors.ts';
+import { checkName } from '../../lib/names.ts';
 import { isResponsive, streamKey, type ClusterView } from '../../cluster/view.ts';
 import type { Broker, BrokerAnswer, BrokerRequest } from '../../broker/broker.ts';
 import type { BrokerAction } from '../../broker/select.ts';
@@ -19,8 +20,6 @@ export interface BrokerRouteDeps {
   regions: readonly string[];
 }
 
-export const MAX_NAME_LENGTH = 254;
-export const MAX_SCOPE_LENGTH = 1024;
 export const MAX_ENDPOINTS = 64;
 
 export type Query = Record<string, string | string[] | undefined>;
@@ -77,13 +76,14 @@ export function scopeAndName(segments: string[], base = '/event'): { scope: stri
   }
   const name = segments[segments.length - 1];
   const scope = segments.slice(0, -1).join('/');
-  checkLengths(scope, name);
+  checkStreamPath(scope, name);
   return { scope, name };
 }
 
-export function checkLengths(scope: string, name: string) {
-  if (name.length > MAX_NAME_LENGTH) throw badRequest(`Stream name too long: ${name.length} characters, at most ${MAX_NAME_LENGTH}.`, 'SM_VALIDATION');
-  if (scope.length > MAX_SCOPE_LENGTH) throw badRequest(`Scope too long: ${scope.length} characters, at most ${MAX_SCOPE_LENGTH}.`, 'SM_VALIDATION');
+/** The one name rule (lib/names.ts) for a scope and a stream name taken from a URL. */
+export function checkStreamPath(scope: string, name: string) {
+  checkName('stream name', name);
+  checkName('scope', scope, { slashes: true });
 }
 
 /** A node whose streams are listed: in service or draining, and still reporting. */
@@ -151,6 +151,7 @@ export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: strin
   const defaultStrict = deps.config.location.strict;
 
   return function read(scope: string, name: string, q: Query): BrokerAnswer | BrokerAnswer[] {
+    checkStreamPath(scope, name);
     const action = actionParam(q);
     const queryRegion = first(q, 'region') || undefined;
     const strictParam = boolParam(q, 'strict');

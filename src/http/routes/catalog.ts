@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Catalog, CatalogAlarm } from '../../catalog/catalog.ts';
-import { lenientInt, NAME_MAX, roleSchema } from '../../domain/launch-config.ts';
+import { lenientInt, roleSchema } from '../../domain/launch-config.ts';
+import { nameSchema } from '../../lib/names.ts';
 import { parse } from '../validate.ts';
 import { notFound } from '../../lib/errors.ts';
 
@@ -11,9 +12,8 @@ import { notFound } from '../../lib/errors.ts';
  * (the classic added the configuration routes in 3.0; older clients never call them, so no gate is needed).
  */
 
-const pathName = z.string().min(1, 'must not be empty').max(NAME_MAX, `must be at most ${NAME_MAX} characters`);
-const nameParams = z.object({ name: pathName });
-const copyParams = z.object({ name: pathName, newName: pathName });
+const nameParams = z.object({ name: nameSchema });
+const copyParams = z.object({ name: nameSchema, newName: nameSchema });
 
 export const alarmType = z.object({ type: roleSchema });
 export const alarmSet = z.object({ type: roleSchema, threshold: lenientInt({ min: 1, max: 100 }) });

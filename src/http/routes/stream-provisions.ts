@@ -7,7 +7,8 @@ import { notFound } from '../../lib/errors.ts';
 import { parse } from '../validate.ts';
 import { acceptsClients, type ClusterView } from '../../cluster/view.ts';
 import type { ProvisionCache } from '../../broker/provision-cache.ts';
-import { MAX_NAME_LENGTH, scopeAndName } from './broker.ts';
+import { scopeAndName } from './broker.ts';
+import { NAME_MAX, nameSchema } from '../../lib/names.ts';
 
 export interface StreamProvisionRouteDeps {
   provisions: ProvisionCache;
@@ -25,7 +26,7 @@ const numberish = z.preprocess(
 
 const variantSchema = z
   .object({
-    name: z.string({ required_error: 'is required' }).min(1, 'must not be empty').max(254, 'at most 254 characters'),
+    name: nameSchema,
     level: numberish,
     properties: z.record(z.unknown()).optional(),
   })
@@ -52,7 +53,7 @@ const flag = z.preprocess(
   z.enum(['true', 'false', '1', '0', ''], { errorMap: () => ({ message: 'use true or false' }) }).optional(),
 );
 export const purgeQuerySchema = z.object({ includeActive: flag }).passthrough();
-export const getQuerySchema = z.object({ key: z.string().max(MAX_NAME_LENGTH).optional() }).passthrough();
+export const getQuerySchema = z.object({ key: z.string().max(NAME_MAX).optional() }).passthrough();
 
 /** Provision address `scope…/stream` from the wildcard (the last segment is the stream name). */
 const target = (req: FastifyRequest) => scopeAndName(((req.params as { '*': string })['*'] ?? '').split('/').filter(Boolean), '/admin/event/meta');
