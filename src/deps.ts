@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { createLogger, logDestination, type Logger } from './lib/logger.ts';
-import type { ClusterStore, Lease } from './store/cluster-store.ts';
+import { StoreUnavailableError, type ClusterStore, type Lease } from './store/cluster-store.ts';
 import { openClusterStore } from './store/open-store.ts';
 import { createNodeApi } from './cloud/node-api.ts';
 import { createSimulatedCloud, type SimulatedCloud } from './cloud/simulated/simulated-cloud.ts';
@@ -224,12 +224,19 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
       loop = startAutoscaler({
         clock,
         intervalMs: config.autoscaler.tickInterval,
+        budgetMs: config.autoscaler.tickBudget || 2 * config.autoscaler.tickInterval,
         lease,
         log,
         runOnce: async (now, ctx) => {
           const t0 = performance.now();
           try {
-            await repairRelations({ view, store, events }, now).catch((err) => log.warn({ err }, 'link repair failed; the next tick retries'));
+            // Link repair reads the store first thing each tick: a store that does not answer skips the tick.
+            try {
+              await repairRelations({ view, store, events }, now);
+            } catch (err) {
+              if (err instanceof StoreUnavailableError) return { at: now, groups: 0, planned: 0, results: [], outcomes: [], error: err.message, transient: true, storeDown: true };
+              log.warn({ err }, 'link repair failed; the next tick retries');
+            }
             return await autoscaler.runOnce(now, ctx);
           } finally {
             metrics.autoscalerTick(performance.now() - t0);

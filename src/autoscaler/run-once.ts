@@ -82,7 +82,8 @@ export async function runOnce(deps: RunOnceDeps, now: number, ctx?: TickContext)
     return { at: now, groups, planned: items.length, results, outcomes };
   } catch (err) {
     const transient = err instanceof StoreUnavailableError || (err instanceof CloudError && err.retryable);
-    return { at: now, groups: 0, planned: 0, results: [], outcomes, error: err instanceof Error ? err.message : String(err), transient };
+    const storeDown = err instanceof StoreUnavailableError;
+    return { at: now, groups: 0, planned: 0, results: [], outcomes, error: err instanceof Error ? err.message : String(err), transient, ...(storeDown ? { storeDown } : {}) };
   }
 }
 

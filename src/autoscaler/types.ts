@@ -234,4 +234,6 @@ export interface RunResult {
   error?: string;
   /** The failure is expected to clear by itself (store or cloud unavailable). */
   transient?: boolean;
+  /** The store did not answer: the leader gives up the lease so a manager that can reach it leads (design §6). */
+  storeDown?: boolean;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LINK_STATES, type ClusterNode, type NodeStream, type Role } from '../domain/types.ts';
-import type { ClusterStore } from '../store/cluster-store.ts';
+import { StoreUnavailableError, type ClusterStore } from '../store/cluster-store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Config } from '../config/schema.ts';
@@ -248,13 +248,34 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
   const sources = new Map<string, { identifier: string; source: string }>();
   const warnedRejected = new Map<string, number>();
   const reader = createReportReader();
+  let storeFailing = false;
+
+  /** A report is a heartbeat even while the store is down: what needs the store is retried by the next one. */
+  async function unlessStoreDown<T>(what: string, address: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      log.warn({ err: err.message, address }, `${what} waits for the store; the next report retries`);
+      return undefined;
+    }
+  }
 
   /** Serialises store writes per node so an older write never lands after a newer one. */
   function persist(address: string, write: () => Promise<void>) {
     const prev = chains.get(address) ?? Promise.resolve();
-    const next = prev
-      .then(write)
-      .catch((err) => log.warn({ err, address }, 'could not persist node report; the view keeps it and the next report retries'));
+    const next = prev.then(write).then(
+      () => {
+        if (storeFailing) log.info('node reports reach the store again');
+        storeFailing = false;
+      },
+      (err) => {
+        // The view keeps what the node said; its next report writes it, whatever the period.
+        lastPersist.delete(address);
+        if (!storeFailing) log.warn({ err, address }, 'could not persist node reports; the view keeps them and the next reports retry');
+        storeFailing = true;
+      },
+    );
     chains.set(address, next);
     void next.finally(() => {
       if (chains.get(address) === next) chains.delete(address);
@@ -360,10 +381,11 @@ export function createNodeProtocol(d: NodeProtocolDeps) {
     d.view.setNodeStreams(node.address, streams);
     let stateChanged = false;
     if (prev.state === 'pending') {
-      node = (await d.ops.markInService(node)) ?? node;
-      stateChanged = true;
+      const next = await unlessStoreDown('entering service', node.address, () => d.ops.markInService(node));
+      node = next ?? node;
+      stateChanged = next !== undefined;
     }
-    await applyLinks(node, items.links, now);
+    await unlessStoreDown('link update', node.address, () => applyLinks(node, items.links, now));
     if (stateChanged || (lastPersist.get(node.address) ?? -Infinity) + node.reportingSpeed <= now) {
       lastPersist.set(node.address, now);
       const snapshot = node;

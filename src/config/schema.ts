@@ -58,6 +58,10 @@ export const configSchema = z.object({
       dbUser: str('root'),
       dbPass: optStr(),
       dbName: str('cluster'), // ours
+      /** ours: a query not answered within this many ms fails with 503 (and the leader steps down). */
+      dbQueryTimeout: int(5000, 100),
+      /** ours: requests waiting for a database connection beyond this many fail at once with 503. */
+      dbQueueLimit: int(100, 1),
     })
     .default({}),
   store: z.object({ usageStatsDiscardThresholdDays: int(7) }).default({}),
@@ -140,7 +144,13 @@ export const configSchema = z.object({
     })
     .default({}),
   /** ours */
-  autoscaler: z.object({ tickInterval: int(1000, 10) }).default({}),
+  autoscaler: z
+    .object({
+      tickInterval: int(1000, 10),
+      /** A tick still running after this many ms is abandoned and the leader gives up the lease (0 = two tick intervals). */
+      tickBudget: int(0, 0),
+    })
+    .default({}),
   /** ours: how often the operator dashboard reloads the cluster state (ms). */
   dashboard: z.object({ refreshInterval: int(2000, 100) }).default({}),
   /** ours: when set, GET /metrics needs `Authorization: Bearer <token>`. */

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { isAppError } from '../lib/errors.ts';
-import { StoreConflictError, StoreUnavailableError } from '../store/cluster-store.ts';
+import { StoreConflictError, StoreInputError, StoreUnavailableError } from '../store/cluster-store.ts';
 import { CloudError } from '../cloud/cloud-controller.ts';
 
 /** The classic error body, for every status. */
@@ -19,6 +19,7 @@ export function installErrorHandling(app: FastifyInstance, opts: { onNotFound?: 
       return sendError(reply, err.statusCode, err.message);
     }
     if (err instanceof StoreConflictError) return sendError(reply, 409, err.message);
+    if (err instanceof StoreInputError) return sendError(reply, 400, err.message);
     if (err instanceof StoreUnavailableError) {
       req.log.error({ err }, 'store unavailable');
       return sendError(reply, 503, 'The cluster database is unavailable; retry shortly.');

@@ -22,7 +22,8 @@ import type {
  * - every method is atomic: a failure leaves nothing half-written (multi-row writes use a transaction);
  * - reads return fresh copies (callers may mutate them);
  * - "not found" is `null` / `false`, never an exception; unique-name clashes throw StoreConflictError;
- * - a broken connection throws StoreUnavailableError (mapped to 503).
+ * - a broken connection or a query past its timeout throws StoreUnavailableError (mapped to 503);
+ * - a value the schema cannot hold throws StoreInputError (mapped to 400).
  */
 export interface ClusterStore {
   readonly kind: 'sqlite' | 'mysql';
@@ -119,12 +120,25 @@ export interface Lease {
   acquire(): Promise<boolean>;
   readonly held: boolean;
   release(): Promise<void>;
+  /**
+   * Gives the lease up at once, without a round trip (a leader whose store stopped answering): the
+   * connection holding it is dropped, so the server frees the lock.
+   */
+  abandon(): void;
 }
 
 export class StoreConflictError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StoreConflictError';
+  }
+}
+
+/** A value the database cannot hold (too long, out of range): the caller's input, mapped to 400. */
+export class StoreInputError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StoreInputError';
   }
 }
 

@@ -9,7 +9,7 @@ export interface LeaseLog {
 }
 
 /** A lease query must never stall the autoscaler tick on a half-dead socket. */
-const QUERY_TIMEOUT_MS = 5000;
+const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 /** MySQL 5.7+ rejects user-lock names longer than 64 characters. */
 const MAX_LOCK_NAME = 64;
 
@@ -65,7 +65,7 @@ export function createMysqlLease(
   }
 
   async function one(c: Connection, sql: string): Promise<unknown> {
-    const [rows] = await c.query<RowDataPacket[]>({ sql, timeout: QUERY_TIMEOUT_MS }, [name]);
+    const [rows] = await c.query<RowDataPacket[]>({ sql, timeout: opts.queryTimeout ?? DEFAULT_QUERY_TIMEOUT_MS }, [name]);
     return rows[0]?.v;
   }
 
@@ -94,6 +94,10 @@ export function createMysqlLease(
           return false;
         }
       }),
+
+    abandon() {
+      if (conn) drop(conn);
+    },
 
     release: () =>
       serial(async () => {
@@ -124,6 +128,9 @@ export function createLocalLease(): Lease {
       return true;
     },
     async release() {
+      held = false;
+    },
+    abandon() {
       held = false;
     },
   };

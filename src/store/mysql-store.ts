@@ -23,7 +23,7 @@ import type {
   GroupSettings,
 } from '../domain/types.ts';
 import { SCHEMA_VERSION } from './schema-version.ts';
-import { type ClusterStore, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
+import { type ClusterStore, StoreConflictError, StoreInputError, StoreUnavailableError } from './cluster-store.ts';
 import {
   type EventRow,
   type GroupSettingsRow,
@@ -52,11 +52,28 @@ export interface MysqlOptions {
   password: string;
   database: string;
   connectionLimit?: number;
+  /** A query not answered within this many ms fails (503) and its connection is dropped (config.dbQueryTimeout). */
+  queryTimeout?: number;
+  /** Requests waiting for a free connection beyond this many fail at once (503) (config.dbQueueLimit). */
+  queueLimit?: number;
 }
 
 const SCHEMA_FILE = new URL('../../sql/cluster.sql', import.meta.url);
 /** A down database must turn into a quick 503, not a request hanging for the OS TCP timeout. */
 export const CONNECT_TIMEOUT_MS = 3000;
+/** A stalled database must not stall the tick, the reports or the admin API forever (design §6). */
+export const QUERY_TIMEOUT_MS = 5000;
+export const QUEUE_LIMIT = 100;
+
+/** Errors caused by the values written (too long, out of range): the caller's input, a 400, not a 500. */
+const INPUT_CODES = new Set([
+  'ER_DATA_TOO_LONG',
+  'ER_WARN_DATA_OUT_OF_RANGE',
+  'ER_TRUNCATED_WRONG_VALUE',
+  'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD',
+  'ER_BAD_NULL_ERROR',
+  'ER_INVALID_CHARACTER_STRING',
+]);
 
 /** Errors that mean "the database cannot be used right now" (→ 503), as opposed to bugs. */
 const UNAVAILABLE_CODES = new Set([
@@ -95,10 +112,14 @@ export function mapMysqlError(e: unknown, where: string, conflictMessage = 'Dupl
   const code = typeof err?.code === 'string' ? err.code : undefined;
   if (code === 'ER_DUP_ENTRY') return new StoreConflictError(conflictMessage);
   const message = typeof err?.message === 'string' ? err.message : String(e);
+  if (code && INPUT_CODES.has(code)) {
+    // The driver names the column ("Data too long for column 'scope' at row 1"): no values, no secrets.
+    return new StoreInputError(`A value does not fit the cluster database (names and scopes are at most 254 characters): ${message}`, e);
+  }
   if (
     (code && UNAVAILABLE_CODES.has(code)) ||
     err?.fatal === true ||
-    /Pool is closed|closed state/.test(message)
+    /Pool is closed|closed state|Queue limit reached/.test(message)
   ) {
     return new StoreUnavailableError(`Cluster database ${where} is unavailable (${code ?? message}): ${message}`, e);
   }
@@ -147,6 +168,7 @@ export async function openMysqlStore(opts: MysqlOptions): Promise<ClusterStore> 
     ...server,
     database: opts.database,
     connectionLimit: opts.connectionLimit ?? 10,
+    queueLimit: opts.queueLimit ?? QUEUE_LIMIT,
     connectTimeout: CONNECT_TIMEOUT_MS,
     enableKeepAlive: true,
     charset: 'utf8mb4_bin',
@@ -157,7 +179,7 @@ export async function openMysqlStore(opts: MysqlOptions): Promise<ClusterStore> 
     await pool.end().catch(() => undefined);
     throw mapMysqlError(e, where);
   }
-  return new MysqlClusterStore(pool, where);
+  return new MysqlClusterStore(pool, where, opts.queryTimeout ?? QUERY_TIMEOUT_MS);
 }
 
 async function applySchemaIfAbsent(pool: Pool): Promise<void> {
@@ -179,6 +201,7 @@ async function applySchemaIfAbsent(pool: Pool): Promise<void> {
 
 type Params = (string | number | null)[];
 
+
 class MysqlClusterStore implements ClusterStore {
   readonly kind = 'mysql' as const;
   private closed = false;
@@ -186,30 +209,59 @@ class MysqlClusterStore implements ClusterStore {
   constructor(
     private readonly pool: Pool,
     private readonly where: string,
+    private readonly timeout: number,
   ) {}
 
-  /** One prepared statement (mysql2 caches it per connection). */
-  private async exec<T extends RowDataPacket[] | ResultSetHeader>(
-    sql: string,
-    params: Params = [],
-    conflictMessage?: string,
-  ): Promise<T> {
+  /**
+   * Runs `fn` on a pool connection within the query timeout, waiting for a free connection included. A
+   * connection past the deadline is destroyed (its statement may hang forever: mysql2 has no timeout on a
+   * statement's PREPARE) and the call fails with StoreUnavailableError (503): a stalled database never
+   * holds a request, a report write or a tick for longer than this.
+   */
+  private async within<T>(fn: (c: PoolConnection) => Promise<T>, conflictMessage?: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let conn: PoolConnection | undefined;
+    let late = false;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        conn?.destroy();
+        reject(new StoreUnavailableError(`Cluster database ${this.where} did not answer within ${this.timeout} ms`));
+      }, this.timeout);
+    });
+    const work = (async () => {
+      const c = await this.pool.getConnection();
+      if (late) {
+        c.destroy(); // the caller has had its 503 already
+        throw new Error('late');
+      }
+      conn = c;
+      try {
+        const result = await fn(c);
+        c.release();
+        return result;
+      } catch (e) {
+        if (!late) (e as { fatal?: unknown })?.fatal ? c.destroy() : c.release();
+        throw e;
+      }
+    })();
     try {
-      const [result] = await this.pool.execute<T>(sql, params);
-      return result;
+      return await Promise.race([work, deadline]);
     } catch (e) {
       throw mapMysqlError(e, this.where, conflictMessage);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** One prepared statement (mysql2 caches it per connection). */
+  private async exec<T extends RowDataPacket[] | ResultSetHeader>(sql: string, params: Params = [], conflictMessage?: string): Promise<T> {
+    return this.within(async (c) => (await c.execute<T>(sql, params))[0], conflictMessage);
   }
 
   /** Client-side interpolation: for lists (`IN (?)`, `VALUES ?`) and inline LIMITs, which would each make a new prepared statement. */
   private async query<T extends RowDataPacket[] | ResultSetHeader>(sql: string, params: unknown[] = []): Promise<T> {
-    try {
-      const [result] = await this.pool.query<T>(sql, params);
-      return result;
-    } catch (e) {
-      throw mapMysqlError(e, this.where);
-    }
+    return this.within(async (c) => (await c.query<T>(sql, params))[0]);
   }
 
   private async rows<R>(sql: string, params: Params = []): Promise<R[]> {
@@ -223,27 +275,21 @@ class MysqlClusterStore implements ClusterStore {
   }
 
   /** Multi-row writes: one connection, one transaction; a failure rolls everything back. */
-  private async tx<T>(fn: (c: PoolConnection) => Promise<T>, conflictMessage?: string): Promise<T> {
-    let conn: PoolConnection;
-    try {
-      conn = await this.pool.getConnection();
-    } catch (e) {
-      throw mapMysqlError(e, this.where);
-    }
-    try {
-      await conn.beginTransaction();
-      const result = await fn(conn);
-      await conn.commit();
-      conn.release();
-      return result;
-    } catch (e) {
-      // A connection that cannot even roll back is broken: take it out of the pool.
-      await conn.rollback().then(
-        () => conn.release(),
-        () => conn.destroy(),
-      );
-      throw mapMysqlError(e, this.where, conflictMessage);
-    }
+  private tx<T>(fn: (c: PoolConnection) => Promise<T>, conflictMessage?: string): Promise<T> {
+    return this.within(async (c) => {
+      await c.beginTransaction();
+      try {
+        const result = await fn(c);
+        await c.commit();
+        return result;
+      } catch (e) {
+        // A connection that cannot even roll back is broken: within() takes it out of the pool.
+        await c.rollback().catch(() => {
+          throw Object.assign(e as object, { fatal: true });
+        });
+        throw e;
+      }
+    }, conflictMessage);
   }
 
   // ---- launch configurations and scale policies

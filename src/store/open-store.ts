@@ -10,6 +10,8 @@ export interface StoreConfig {
   dbUser: string;
   dbPass: string;
   dbName: string;
+  dbQueryTimeout?: number;
+  dbQueueLimit?: number;
 }
 
 /**
@@ -25,7 +27,15 @@ export async function openClusterStore(
   if (!cfg.dbHost) {
     return { store: openSqliteStore(join(dataDir, 'cluster.sqlite')), lease: () => createLocalLease() };
   }
-  const opts = { host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPass, database: cfg.dbName };
+  const opts = {
+    host: cfg.dbHost,
+    port: cfg.dbPort,
+    user: cfg.dbUser,
+    password: cfg.dbPass,
+    database: cfg.dbName,
+    queryTimeout: cfg.dbQueryTimeout,
+    queueLimit: cfg.dbQueueLimit,
+  };
   const store = await openMysqlStore(opts);
   return { store, lease: (log) => createMysqlLease(opts, `streammanager-autoscaler-${cfg.dbName}`, log) };
 }

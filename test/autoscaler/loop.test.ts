@@ -192,3 +192,57 @@ test('loop: idle() waits for a tick in flight and resolves at once when none run
   await loop.idle(); // nothing running: settles without moving the clock
   await loop.stop();
 });
+
+test('loop: a tick over its budget is abandoned, the lease given up, and no tick runs beside it', async () => {
+  const clock = new ManualClock(T0);
+  const l = Object.assign(lease(), { abandoned: 0, abandon: () => void l.abandoned++ });
+  let release!: () => void;
+  let runs = 0;
+  const loop = startAutoscaler({
+    clock,
+    intervalMs: 1000,
+    budgetMs: 2000,
+    lease: l,
+    log,
+    runOnce: async (now) => {
+      if (++runs === 1) await new Promise<void>((r) => (release = r)); // a query that never answers
+      return result(now);
+    },
+  });
+  await clock.advance(0);
+  assert.equal(loop.status().leader, true);
+  await clock.advance(2000);
+  assert.equal(loop.status().leader, false, 'stepped down');
+  assert.equal(l.abandoned, 1);
+  assert.match(loop.status().lastError!, /budget of 2000 ms/);
+  await clock.advance(5000);
+  assert.equal(runs, 1, 'nothing runs while the abandoned tick may still act');
+  release();
+  await clock.advance(5000);
+  assert.ok(runs > 1, 'the loop goes on once it has settled');
+  assert.equal(loop.status().leader, true);
+  await loop.stop();
+});
+
+test('loop: a tick that finds the store down gives the lease up and leaves it to others for two ticks', async () => {
+  const clock = new ManualClock(T0);
+  const l = Object.assign(lease(), { abandoned: 0, abandon: () => void l.abandoned++ });
+  let n = 0;
+  const loop = startAutoscaler({
+    clock,
+    intervalMs: 1000,
+    lease: l,
+    log,
+    runOnce: async (now) => (++n === 1 ? result(now, { error: 'store down', transient: true, storeDown: true }) : result(now)),
+  });
+  await clock.advance(0);
+  assert.equal(loop.status().leader, false);
+  assert.equal(l.abandoned, 1);
+  const acquired = l.acquired;
+  await clock.advance(2000);
+  assert.equal(l.acquired, acquired, 'two ticks without trying the lease');
+  assert.equal(acquired, 1);
+  await clock.advance(1000);
+  assert.equal(loop.status().leader, true);
+  await loop.stop();
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { type ClusterStore, StoreUnavailableError } from '../../src/store/cluster-store.ts';
+import { type ClusterStore, StoreInputError, StoreUnavailableError } from '../../src/store/cluster-store.ts';
 import { openClusterStore } from '../../src/store/open-store.ts';
 import { openMysqlStore, splitSqlStatements } from '../../src/store/mysql-store.ts';
 import { createTestDatabase } from '../support/mysql.ts';
@@ -148,5 +148,34 @@ describe('splitSqlStatements', () => {
   it('splits at semicolons ending a line and drops comment-only lines', () => {
     const text = "-- header; not a statement\nCREATE TABLE a (x int); \n\n-- c\nINSERT INTO a VALUES (1);\n-- trailing\n";
     assert.deepEqual(splitSqlStatements(text), ['CREATE TABLE a (x int)', 'INSERT INTO a VALUES (1)']);
+  });
+});
+
+describe('MySQL errors of bounded, well-formed calls', () => {
+  it('a value longer than a column is a StoreInputError (400) naming the limit, and writes nothing', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const store = await openMysqlStore(db.opts);
+    t.after(() => store.close());
+    const long = { scope: 'x'.repeat(300), name: 'cam', meta: {}, updated: 1 } as unknown as Parameters<ClusterStore['createProvision']>[0];
+    await assert.rejects(store.createProvision(long), (e: Error) => e instanceof StoreInputError && /254 characters/.test(e.message) && /scope/.test(e.message));
+    const streams = [{ address: '127.0.0.9', scope: 'live', name: 'ok', publishers: 1, subscribers: 0, startTime: 1 }];
+    await store.replaceNodeStreams('127.0.0.9', streams);
+    await assert.rejects(store.replaceNodeStreams('127.0.0.9', [...streams, { ...streams[0], name: 'n'.repeat(300) }]), StoreInputError);
+    assert.deepEqual((await store.listStreams()).map((s) => s.name), ['ok'], 'the failed replace rolled back');
+  });
+
+  it('a query that does not answer within the timeout fails with StoreUnavailableError and frees its connection', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const store = await openMysqlStore({ ...db.opts, queryTimeout: 500, connectionLimit: 1 });
+    t.after(() => store.close());
+    const locker = await db.connect();
+    t.after(() => locker.end());
+    await locker.query('LOCK TABLES relations WRITE');
+    await assert.rejects(store.listRelations(), (e: Error) => e instanceof StoreUnavailableError && /did not answer within 500 ms/.test(e.message));
+    await locker.query('UNLOCK TABLES');
+    // The one pool connection was destroyed, not leaked: the next call gets a fresh one.
+    assert.deepEqual(await store.listRelations(), []);
   });
 });
