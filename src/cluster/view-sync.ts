@@ -31,7 +31,11 @@ export async function syncView(view: ClusterView, store: ClusterStore): Promise<
       continue;
     }
     view.setNode(merge(local, remote));
-    if ((remote.lastReport ?? 0) > (local.lastReport ?? 0)) view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
+    if ((remote.lastReport ?? 0) > (local.lastReport ?? 0)) {
+      view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
+      // That report (taken by another manager) counted the clients handed out before it, as one of ours would.
+      view.resetHandedOut(remote.address);
+    }
   }
   for (const address of [...view.nodes.keys()]) if (!stored.has(address)) view.removeNode(address);
 

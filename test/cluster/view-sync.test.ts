@@ -26,6 +26,20 @@ describe('syncView (several managers on one database)', () => {
     assert.deepEqual([...view.nodes.keys()], ['10.0.0.1']);
   });
 
+  it('a newer report persisted by another instance ends the hand-outs this instance counted before it', async () => {
+    const store = await storeWith('10.0.0.1');
+    const view = new ClusterView();
+    await syncView(view, store);
+    for (let i = 0; i < 5; i++) view.noteHandedOut('10.0.0.1');
+    await syncView(view, store);
+    assert.equal(view.handedOutTo('10.0.0.1'), 5, 'no newer report: the hand-outs still count');
+    // The node reported to another manager, which persisted it: that report carries the truth.
+    await store.saveNodeReport({ ...(await store.getNode('10.0.0.1'))!, lastReport: T + 10_000, connections: { publishers: 0, subscribers: 3 } });
+    await syncView(view, store);
+    assert.equal(view.handedOutTo('10.0.0.1'), 0);
+    assert.equal(view.load(view.nodes.get('10.0.0.1')!), 3);
+  });
+
   it('keeps a newer local report, takes a newer remote state', async () => {
     const store = await storeWith('10.0.0.1');
     const view = new ClusterView();
