@@ -234,7 +234,9 @@ export const median = (xs: number[]) => {
 /** The real shell, metrics and the broker's fast path on one cluster: what `npm start` serves. */
 async function brokerApp(topology: Topology) {
   const clock = systemClock;
-  const config = configSchema.parse({});
+  // The load comes from one address: the per-client limit (broker.rateLimitPerSecond) is off, as
+  // SM_BROKER_RATELIMITPERSECOND=0 would set it (and no limiter is handed to the routes below).
+  const config = configSchema.parse({ broker: { rateLimitPerSecond: 0 } });
   const t0 = performance.now();
   const view = buildView(clock.now(), topology);
   const provisions = { has: () => false };

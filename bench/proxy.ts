@@ -60,7 +60,9 @@ async function childMain(role: string) {
     const { createLogger } = await import('../src/lib/logger.ts');
     const { systemClock } = await import('../src/lib/clock.ts');
     const proxy = createWsProxy({
-      config: { enabled: true, idleTimeout: 0, pingInterval: 30000, handshakeTimeout: 5000, maxSessions: 20000 },
+      // Every bench client comes from one address: the per-client cap (proxy.maxSessionsPerClient, default 100)
+      // is switched off explicitly, as SM_PROXY_MAXSESSIONSPERCLIENT=0 would.
+      config: { enabled: true, idleTimeout: 0, pingInterval: 30000, handshakeTimeout: 5000, maxSessions: 20000, maxSessionsPerClient: 0 },
       log: createLogger('warn'),
       clock: systemClock,
       resolveTarget: (h) => (h === SIM_HOST ? { host: SIM_HOST, port: simPort } : null),

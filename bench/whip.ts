@@ -138,7 +138,9 @@ export async function runWhipBench(): Promise<{ rows: BenchRow[] }> {
   const load = await startChild('load');
   try {
     const clock = systemClock;
-    const config = configSchema.parse({});
+    // One client address drives every session: the per-client caps are off, as
+    // SM_BROKER_RATELIMITPERSECOND=0 SM_PROXY_MAXSESSIONSPERCLIENT=0 would set them.
+    const config = configSchema.parse({ broker: { rateLimitPerSecond: 0 }, proxy: { maxSessionsPerClient: 0 } });
     const now = clock.now();
     // The simulated node as the manager would know it after its reports: an in-service origin with a live
     // stream (WHEP), in a group without edges (so it serves subscribers itself), never full, never stale.

@@ -20,7 +20,15 @@ export const BODY_LIMIT = 2 * 1024 * 1024;
  * use app.inject() or listen on port 0 themselves.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = await createHttpApp({ log: deps.log, adminToken: deps.adminToken, routes: routePlugins(deps), metrics: deps.metrics, version: deps.build.version });
+  const { requestTimeout, headersTimeout, keepAliveTimeout } = deps.config.server;
+  const app = await createHttpApp({
+    log: deps.log,
+    adminToken: deps.adminToken,
+    routes: routePlugins(deps),
+    metrics: deps.metrics,
+    version: deps.build.version,
+    timeouts: { requestTimeout, headersTimeout, keepAliveTimeout },
+  });
   // Fastify does not track upgraded sockets: close proxied sessions first or close() waits on them.
   app.addHook('preClose', async () => deps.proxy.close());
   return app;
@@ -44,6 +52,8 @@ export interface HttpAppOptions {
   routes: AppRoutes;
   /** Counts requests by route pattern. */
   metrics?: Pick<Metrics, 'observeRequest'>;
+  /** Against slow headers and slow bodies (server.* keys; ms). */
+  timeouts?: { requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
   /** Version in the OpenAPI document. */
   version?: string;
 }
@@ -66,8 +76,9 @@ function withFastPaths(fast: FastPath[]) {
 }
 
 /** The HTTP shell with every cross-cutting rule; tests of one feature mount just their plugin in it. */
-export async function createHttpApp({ log, adminToken, routes, metrics, version }: HttpAppOptions): Promise<FastifyInstance> {
+export async function createHttpApp({ log, adminToken, routes, metrics, version, timeouts }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(timeouts ? { requestTimeout: timeouts.requestTimeout, keepAliveTimeout: timeouts.keepAliveTimeout } : {}),
     loggerInstance: log as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
@@ -78,6 +89,8 @@ export async function createHttpApp({ log, adminToken, routes, metrics, version 
     forceCloseConnections: 'idle',
     ...(routes.fast?.length ? { serverFactory: withFastPaths(routes.fast) } : {}),
   });
+  // Node's http server has headersTimeout, Fastify has no option for it; it must not exceed requestTimeout.
+  if (timeouts) app.server.headersTimeout = timeouts.requestTimeout > 0 ? Math.min(timeouts.headersTimeout, timeouts.requestTimeout) : timeouts.headersTimeout;
   const registered = recordRoutes(app);
 
   // Unmatched URLs never reach the hooked scope below: count them here.

@@ -22,6 +22,7 @@ import { createWsProxy, type WsProxy } from './proxy/ws-proxy.ts';
 import { createWhipProxy, type WhipProxy } from './proxy/whip-relay.ts';
 import { createProvisionCache, type ProvisionCache } from './broker/provision-cache.ts';
 import { createBroker, type Broker } from './broker/broker.ts';
+import { burstFor, createRateLimiter, type RateLimiter } from './broker/rate-limit.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { readinessCheck, type Readiness } from './http/routes/ops.ts';
 import { createActuator } from './autoscaler/actuator.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   whip: WhipProxy;
   provisions: ProvisionCache;
   broker: Broker;
+  /** broker.rateLimitPerSecond per client address (undefined when 0). */
+  brokerLimiter?: RateLimiter;
   metrics: Metrics;
   ready: () => Promise<Readiness>;
   /** Pause and schedules per group. */
@@ -201,6 +204,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     whip,
     provisions,
     broker,
+    brokerLimiter: createRateLimiter({ ratePerSecond: config.broker.rateLimitPerSecond, burst: burstFor(config.broker.rateLimitPerSecond), clock }),
     metrics,
     ready,
     controls,

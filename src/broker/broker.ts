@@ -66,9 +66,13 @@ export function createBroker(deps: BrokerDeps): Broker {
       }
       const scope = '/' + req.scope;
       const answers: BrokerAnswer[] = new Array(sel.slots.length);
+      // A client connects to one server (the others of endpoints=N are its fallbacks), so a request counts
+      // one hand-out, and only up to the node's free capacity: anonymous requests cannot push a node's load
+      // past full, which is what the autoscaler reads.
+      const firstSlot = sel.slots[0];
+      if (firstSlot && firstSlot.used + firstSlot.handedOut < firstSlot.capacity) view.handOut(firstSlot);
       for (let i = 0; i < sel.slots.length; i++) {
         const slot = sel.slots[i];
-        view.handOut(slot);
         answers[i] = { serverAddress: slot.address, scope, name: req.name, region: slot.node.region };
       }
       onDecision?.(req.action, sel.kind);

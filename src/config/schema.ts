@@ -49,6 +49,12 @@ export const configSchema = z.object({
       logFormat: z.preprocess(blankToUndefined, z.enum(['auto', 'json', 'pretty']).default('auto')),
       /** ours: how often an instance reloads cluster state written by other instances (MySQL only). */
       syncInterval: int(2000, 100),
+      /** ours: a request (headers and body) must arrive within this long (ms; slow bodies get 408). */
+      requestTimeout: int(30000, 0),
+      /** ours: request headers must arrive within this long (ms; slow headers get 408). */
+      headersTimeout: int(10000, 1),
+      /** ours: an idle keep-alive connection is closed after this long (ms). */
+      keepAliveTimeout: int(72000, 1),
     })
     .default({}),
   config: z
@@ -132,13 +138,15 @@ export const configSchema = z.object({
     .object({
       enabled: bool(true),
       /** ours: close a proxied session after this long without a frame either way (ms, 0 = never). */
-      idleTimeout: int(0, 0),
+      idleTimeout: int(3_600_000, 0),
       /** ours: ping both legs this often (ms). */
       pingInterval: int(30000, 1000),
       /** ours: upstream handshake timeout (ms). */
       handshakeTimeout: int(5000, 100),
       /** ours: maximum concurrent sessions (further upgrades get 503). */
       maxSessions: int(20000, 1),
+      /** ours: maximum concurrent sessions from one client address (further upgrades get 429); 0 = no cap. */
+      maxSessionsPerClient: int(100, 0),
       /** ours: forget a WHIP/WHEP session after this long without a request on it (ms, 0 = never). */
       whipSessionTtl: int(21_600_000, 0),
     })
@@ -151,6 +159,8 @@ export const configSchema = z.object({
       tickBudget: int(0, 0),
     })
     .default({}),
+  /** ours: broker reads per second per client address (token bucket, burst 5x, at least 10); 0 = no limit. */
+  broker: z.object({ rateLimitPerSecond: int(20, 0) }).default({}),
   /** ours: how often the operator dashboard reloads the cluster state (ms). */
   dashboard: z.object({ refreshInterval: int(2000, 100) }).default({}),
   /** ours: when set, GET /metrics needs `Authorization: Bearer <token>`. */

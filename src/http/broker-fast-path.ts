@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAppError } from '../lib/errors.ts';
+import { peerAddress } from '../lib/hosts.ts';
 import type { BrokerAnswer } from '../broker/broker.ts';
 import { isApiVersion } from './api-scope.ts';
 import { brokerReader, ROUTE, type BrokerRouteDeps, type Query } from './routes/broker.ts';
@@ -43,7 +44,7 @@ export function brokerFastPath(deps: BrokerRouteDeps): FastPath {
     /** Known to be ASCII: its length is its byte count. */
     let ascii = false;
     try {
-      const answer = read(scope, name, q);
+      const answer = read(scope, name, q, peerAddress(req.socket.remoteAddress));
       if (!Array.isArray(answer) && plainAnswer(answer)) {
         body = plainAnswerJson(answer);
         ascii = true;
@@ -53,6 +54,7 @@ export function brokerFastPath(deps: BrokerRouteDeps): FastPath {
       status = isAppError(err) ? err.statusCode : 500;
       const errorMessage = isAppError(err) ? err.message : 'An internal error occurred while processing the request.';
       body = JSON.stringify({ errorMessage, timestamp: Date.now() });
+      if (isAppError(err) && err.headers) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
     }
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',

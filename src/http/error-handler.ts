@@ -16,6 +16,7 @@ export function installErrorHandling(app: FastifyInstance, opts: { onNotFound?: 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (isAppError(err)) {
       if (err.statusCode >= 500) req.log.warn({ err }, 'request failed');
+      if (err.headers) reply.headers(err.headers);
       return sendError(reply, err.statusCode, err.message);
     }
     if (err instanceof StoreConflictError) return sendError(reply, 409, err.message);

@@ -40,12 +40,14 @@ export class SessionRegistry {
     set.add(s);
   }
 
-  remove(s: ProxySession) {
-    if (this.byId.get(s.info.id) !== s) return;
+  /** False when the session was not listed (already removed). */
+  remove(s: ProxySession): boolean {
+    if (this.byId.get(s.info.id) !== s) return false;
     this.byId.delete(s.info.id);
     const set = this.byHost.get(s.info.targetHost);
     set?.delete(s);
     if (set && set.size === 0) this.byHost.delete(s.info.targetHost);
+    return true;
   }
 
   /** A listed session (not one already being closed on purpose). */

@@ -28,6 +28,8 @@ export interface WsProxyConfig {
   /** Upstream handshake timeout (ms). */
   handshakeTimeout: number;
   maxSessions: number;
+  /** Sessions open at once from one client address (the socket's peer, not X-Forwarded-For); 0 = no cap. */
+  maxSessionsPerClient: number;
 }
 
 export type ResolveTarget = (host: string) => { host: string; port: number } | null;
@@ -63,6 +65,13 @@ export function createWsProxy(deps: WsProxyDeps): WsProxy {
   const { config: cfg, clock, resolveTarget } = deps;
   const log = deps.log.child({ component: 'ws-proxy' });
   const registry = new SessionRegistry();
+  /** Open sessions by client address, for proxy.maxSessionsPerClient. */
+  const perClient = new Map<string, number>();
+  const release = (address: string) => {
+    const n = (perClient.get(address) ?? 1) - 1;
+    if (n > 0) perClient.set(address, n);
+    else perClient.delete(address);
+  };
   const timing: Timing = { pingInterval: cfg.pingInterval, idleTimeout: cfg.idleTimeout, linger: CLOSE_LINGER_MS };
   // One janitor for all sessions (not a timer per session): cheap with tens of thousands of sockets.
   const tick = Math.max(10, Math.min(1000, Math.floor(Math.min(cfg.pingInterval, cfg.idleTimeout || Infinity, CLOSE_LINGER_MS) / 4)));
@@ -76,7 +85,7 @@ export function createWsProxy(deps: WsProxyDeps): WsProxy {
     totals: registry.totals,
     now: () => clock.now(),
     finished(s: ProxySession) {
-      registry.remove(s);
+      if (registry.remove(s)) release(s.info.clientAddress);
       if (log.isLevelEnabled('debug')) log.debug({ session: s.info.id, bytesIn: s.bytesIn, bytesOut: s.bytesOut }, 'session ended');
       if (registry.size === 0) drained?.();
     },
@@ -123,6 +132,10 @@ export function createWsProxy(deps: WsProxyDeps): WsProxy {
     if (!target) return refuse(socket, { status: 404, message: `Host ${want.host} is not an available node of this Stream Manager.` }, 'unknown node');
 
     const meta = clientMeta(req.headers, socket as Duplex & { remoteAddress?: string; remotePort?: number; encrypted?: boolean });
+    const open = perClient.get(meta.address) ?? 0;
+    if (cfg.maxSessionsPerClient > 0 && open >= cfg.maxSessionsPerClient) {
+      return refuse(socket, { status: 429, message: `Too many proxy sessions from this address (proxy.maxSessionsPerClient=${cfg.maxSessionsPerClient}); close some first.` }, 'client cap');
+    }
     const session = new ProxySession(
       {
         id: registry.nextId(),
@@ -138,6 +151,7 @@ export function createWsProxy(deps: WsProxyDeps): WsProxy {
       hooks,
     );
     registry.add(session);
+    perClient.set(meta.address, open + 1);
     ensureJanitor();
     const origin = req.headers.origin;
     session.abortHandshake = dialUpstream(

@@ -12,7 +12,7 @@ import { within } from '../support/ws.ts';
 
 export { client, rawSocketOf, until, within, type Client, type Frame } from '../support/ws.ts';
 
-export const CONFIG: WsProxyConfig = { enabled: true, idleTimeout: 0, pingInterval: 30000, handshakeTimeout: 5000, maxSessions: 1000 };
+export const CONFIG: WsProxyConfig = { enabled: true, idleTimeout: 0, pingInterval: 30000, handshakeTimeout: 5000, maxSessions: 1000, maxSessionsPerClient: 0 };
 
 export async function simNode(t: TestContext, host = '127.0.0.2'): Promise<SimNode> {
   const n = await startSimNode({ host, port: 0, manager: 'http://127.0.0.1:1', clusterPassword: 'x', autoReport: false });

@@ -84,6 +84,9 @@ export async function startHarness(t: TestContext, o: HarnessOptions = {}): Prom
       'serverapi.accessToken': NODE_TOKEN,
       'managed.operationTimeoutMilliseconds': 0,
       'server.logLevel': 'silent',
+      // Tests drive the broker from one address on a clock that does not move: the per-client limit is
+      // off unless a test sets it (test/security/budgets.test.ts).
+      'broker.rateLimitPerSecond': 0,
       ...(mysql
         ? { 'config.dbHost': mysql.host, 'config.dbPort': mysql.port, 'config.dbUser': mysql.user, 'config.dbPass': mysql.password, 'config.dbName': mysql.database }
         : {}),

@@ -4,8 +4,10 @@ import { isApiVersion, unknownVersion } from '../api-scope.ts';
 import type { ClusterNode, NodeStream } from '../../domain/types.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Config } from '../../config/schema.ts';
-import { AppError, badRequest, notFound } from '../../lib/errors.ts';
+import { AppError, badRequest, notFound, tooManyRequests } from '../../lib/errors.ts';
 import { checkName } from '../../lib/names.ts';
+import { peerAddress } from '../../lib/hosts.ts';
+import type { RateLimiter } from '../../broker/rate-limit.ts';
 import { isResponsive, streamKey, type ClusterView } from '../../cluster/view.ts';
 import type { Broker, BrokerAnswer, BrokerRequest } from '../../broker/broker.ts';
 import type { BrokerAction } from '../../broker/select.ts';
@@ -18,6 +20,8 @@ export interface BrokerRouteDeps {
   clock: Clock;
   config: Config;
   regions: readonly string[];
+  /** broker.rateLimitPerSecond per client address; absent: no limit. */
+  limiter?: RateLimiter;
 }
 
 export const MAX_ENDPOINTS = 64;
@@ -145,12 +149,18 @@ function aggregate(all: Row[]): { row: Row; subscribers: number }[] {
  * decides, records the hand-out. Shared by the Fastify route and the raw fast path (broker-fast-path.ts).
  * Throws AppError for the caller's mistakes and refusals.
  */
-export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: string, q: Query) => BrokerAnswer | BrokerAnswer[] {
+export function brokerReader(deps: BrokerRouteDeps): (scope: string, name: string, q: Query, client?: string) => BrokerAnswer | BrokerAnswer[] {
   const { broker } = deps;
   const defaultRegion = deps.config.location.region || undefined;
   const defaultStrict = deps.config.location.strict;
 
-  return function read(scope: string, name: string, q: Query): BrokerAnswer | BrokerAnswer[] {
+  const limiter = deps.limiter;
+  return function read(scope: string, name: string, q: Query, client?: string): BrokerAnswer | BrokerAnswer[] {
+    // Before anything else: a refused request costs nothing and counts no hand-out.
+    if (limiter && client !== undefined) {
+      const wait = limiter.take(client);
+      if (wait) throw tooManyRequests(`Too many broker requests from ${client}: at most ${deps.config.broker.rateLimitPerSecond} per second (broker.rateLimitPerSecond); retry in ${wait} s.`, wait);
+    }
     checkStreamPath(scope, name);
     const action = actionParam(q);
     const queryRegion = first(q, 'region') || undefined;
@@ -234,7 +244,7 @@ export function brokerRoutes(deps: BrokerRouteDeps): FastifyPluginAsync {
       throw notFound('Conference join is not supported by this stream manager: broadcast and subscribe with /event/{scope}/{stream}?action=…', 'SM_NO_CONFERENCE');
     }
     const { scope, name } = scopeAndName(segments);
-    return read(scope, name, q);
+    return read(scope, name, q, peerAddress(req.socket.remoteAddress));
   }
 
   // A HOT route (see AppRoutes.hot in src/app.ts): mounted with its full path and no hooks, it applies the

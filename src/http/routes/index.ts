@@ -47,6 +47,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     clock: deps.clock,
     config: deps.config,
     regions: deps.cloud.regions,
+    limiter: deps.brokerLimiter,
     observe: (route: string, method: string, status: number) => deps.metrics.observeRequest(route, method, status),
   };
   const hot: FastifyPluginAsync[] = [brokerRoutes(broker)];
