@@ -177,7 +177,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const syncLoop = () => {
     syncTimer = clock.setTimeout(async () => {
       try {
-        await Promise.all([syncView(view, store), catalog.reload(), provisions.reload(), controls.reload()]);
+        await Promise.all([syncView(view, store, onNodeGone), catalog.reload(), provisions.reload(), controls.reload()]);
       } catch (err) {
         log.warn({ err }, 'cluster sync from the store failed; keeping the current view');
       }
@@ -248,7 +248,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         },
         // A new leader must act on the cluster as the store has it, not on its own stale view.
         onLeadership: async () => {
-          await Promise.all([syncView(view, store), catalog.reload(), controls.reload()]);
+          await Promise.all([syncView(view, store, onNodeGone), catalog.reload(), controls.reload()]);
         },
       });
     },

@@ -98,8 +98,11 @@ export function createNodeOps(d: NodeOpsDeps) {
     const drainStartedAt = to === 'draining' ? now : null;
     const ok = await d.store.transitionNode(n.address, from, to, { stateReason: reason, stateUpdated: now, drainStartedAt });
     if (!ok) return null;
-    const next: ClusterNode = { ...n, state: to, stateReason: reason, stateUpdated: now, drainStartedAt };
-    d.view.setNode(next);
+    // A report may have landed in the view while the store answered: keep it, change only the state.
+    const latest = d.view.nodes.get(n.address);
+    const next: ClusterNode = { ...(latest ?? n), state: to, stateReason: reason, stateUpdated: now, drainStartedAt };
+    // Gone from the view meanwhile (deleted by another path): do not bring it back.
+    if (latest) d.view.setNode(next);
     return next;
   }
 

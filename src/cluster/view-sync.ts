@@ -2,12 +2,15 @@ import type { ClusterNode, NodeStream } from '../domain/types.ts';
 import type { ClusterStore } from '../store/cluster-store.ts';
 import type { ClusterView } from './view.ts';
 
+/** States in which a node serves clients (and may carry proxy sessions). */
+const SERVING = new Set(['inservice', 'draining']);
+
 /**
  * Brings the view up to date with the store: at boot (restart restores every node), on taking the
  * autoscaler lease, and periodically when several managers share one MySQL database. What this
  * instance saw more recently (a newer report, a newer state change) wins over the store's copy.
  */
-export async function syncView(view: ClusterView, store: ClusterStore): Promise<void> {
+export async function syncView(view: ClusterView, store: ClusterStore, onGone?: (address: string) => void): Promise<void> {
   const [groups, nodes, streams, relations] = await Promise.all([store.listGroups(), store.listNodes(), store.listStreams(), store.listRelations()]);
 
   const groupNames = new Set(groups.map((g) => g.name));
@@ -30,14 +33,21 @@ export async function syncView(view: ClusterView, store: ClusterStore): Promise<
       view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
       continue;
     }
-    view.setNode(merge(local, remote));
+    const merged = merge(local, remote);
+    view.setNode(merged);
+    // Another manager terminated it: this manager's proxy sessions to it end too.
+    if (SERVING.has(local.state) && !SERVING.has(merged.state)) onGone?.(remote.address);
     if ((remote.lastReport ?? 0) > (local.lastReport ?? 0)) {
       view.setNodeStreams(remote.address, byNode.get(remote.address) ?? []);
       // That report (taken by another manager) counted the clients handed out before it, as one of ours would.
       view.resetHandedOut(remote.address);
     }
   }
-  for (const address of [...view.nodes.keys()]) if (!stored.has(address)) view.removeNode(address);
+  for (const address of [...view.nodes.keys()]) {
+    if (stored.has(address)) continue;
+    view.removeNode(address);
+    onGone?.(address);
+  }
 
   // Links change only through the store (written first), so the store's set replaces ours.
   for (const r of view.allRelations()) view.removeRelation(r.parent, r.child);

@@ -40,6 +40,21 @@ describe('syncView (several managers on one database)', () => {
     assert.equal(view.load(view.nodes.get('10.0.0.1')!), 3);
   });
 
+  it('tells which serving nodes another manager terminated or deleted (their proxy sessions end here too)', async () => {
+    const store = await storeWith('10.0.0.1', '10.0.0.2', '10.0.0.3');
+    const view = new ClusterView();
+    const gone: string[] = [];
+    await syncView(view, store, (a) => gone.push(a));
+    assert.equal(gone.length, 0);
+    await store.transitionNode('10.0.0.1', ['inservice'], 'terminating', { stateReason: 'scale-in', stateUpdated: T + 1000, drainStartedAt: null });
+    await store.deleteNode('10.0.0.2');
+    await store.transitionNode('10.0.0.3', ['inservice'], 'draining', { stateReason: 'sunset', stateUpdated: T + 1000, drainStartedAt: T + 1000 });
+    await syncView(view, store, (a) => gone.push(a));
+    assert.deepEqual(gone.sort(), ['10.0.0.1', '10.0.0.2'], 'a draining node still serves its sessions');
+    await syncView(view, store, (a) => gone.push(a));
+    assert.equal(gone.length, 2, 'told once');
+  });
+
   it('keeps a newer local report, takes a newer remote state', async () => {
     const store = await storeWith('10.0.0.1');
     const view = new ClusterView();
