@@ -1,4 +1,4 @@
--- Stream Manager cluster schema, version 2, for MySQL 5.7+ / 8.x and MariaDB 10.3+.
+-- Stream Manager cluster schema, version 3, for MySQL 5.7+ / 8.x and MariaDB 10.3+.
 --
 -- The manager applies this file itself when the database has no schema_version table, or one whose
 -- highest version is older than SCHEMA_VERSION (src/store/schema-version.ts): every statement is
@@ -130,6 +130,31 @@ CREATE TABLE IF NOT EXISTS group_settings (
   PRIMARY KEY (group_name)
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Version 3. A launch is a durable intent (design §6): written before the cloud is asked, completed with
+-- the host once the cloud acknowledged, deleted once the node row exists. The leader reconciles the rows
+-- left by a crash or a lost leadership with the cloud on every tick.
+CREATE TABLE IF NOT EXISTS launch_intents (
+  identifier varchar(255) NOT NULL,         -- cloud instance name chosen before the launch
+  group_name varchar(255) NOT NULL,
+  role varchar(32) NOT NULL,
+  zone varchar(255) NOT NULL,
+  instance_type varchar(255) NOT NULL,
+  generation bigint(20) NOT NULL,           -- lease generation of the manager that wrote it
+  created bigint(20) NOT NULL,
+  host varchar(255) NULL,                   -- set once the cloud acknowledged
+  updated bigint(20) NOT NULL,
+  PRIMARY KEY (identifier),
+  KEY launch_intents_group (group_name)
+) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Version 3. Lease fencing: every gain of a named lease bumps its generation; actions carry theirs.
+CREATE TABLE IF NOT EXISTS leases (
+  name varchar(255) NOT NULL,
+  generation bigint(20) NOT NULL,
+  updated bigint(20) NOT NULL,
+  PRIMARY KEY (name)
+) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- Last, so that its presence means every table above exists. INSERT IGNORE: several managers may
 -- apply the schema at the same moment.
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -140,3 +165,4 @@ CREATE TABLE IF NOT EXISTS schema_version (
 
 INSERT IGNORE INTO schema_version (version, applied) VALUES (1, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED));
 INSERT IGNORE INTO schema_version (version, applied) VALUES (2, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED));
+INSERT IGNORE INTO schema_version (version, applied) VALUES (3, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS UNSIGNED));

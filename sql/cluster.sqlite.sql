@@ -1,4 +1,4 @@
--- Stream Manager cluster schema, version 2, for the embedded SQLite store (src/store/sqlite-store.ts).
+-- Stream Manager cluster schema, version 3, for the embedded SQLite store (src/store/sqlite-store.ts).
 -- The same logical schema as sql/cluster.sql (same tables, columns and keys); applied in one
 -- transaction when the file has no schema_version table or an older version (every statement is idempotent).
 -- No foreign keys: cascades are done by the store inside transactions, identically on both engines.
@@ -104,6 +104,27 @@ CREATE TABLE IF NOT EXISTS group_settings (
   updated INTEGER NOT NULL
 );
 
+-- Version 3: durable launch intents (see sql/cluster.sql).
+CREATE TABLE IF NOT EXISTS launch_intents (
+  identifier TEXT NOT NULL PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  zone TEXT NOT NULL,
+  instance_type TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  host TEXT,
+  updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS launch_intents_group ON launch_intents (group_name);
+
+-- Version 3: lease generations (fencing).
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT NOT NULL PRIMARY KEY,
+  generation INTEGER NOT NULL,
+  updated INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL PRIMARY KEY,
   applied INTEGER NOT NULL
@@ -113,3 +134,5 @@ INSERT OR IGNORE INTO schema_version (version, applied)
   VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
 INSERT OR IGNORE INTO schema_version (version, applied)
   VALUES (2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+INSERT OR IGNORE INTO schema_version (version, applied)
+  VALUES (3, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));

@@ -27,6 +27,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { readinessCheck, type Readiness } from './http/routes/ops.ts';
 import { createActuator } from './autoscaler/actuator.ts';
 import { createAutoscaler } from './autoscaler/run-once.ts';
+import { createForceRemove, createReconciler } from './autoscaler/reconcile.ts';
 import { settingsFromConfig } from './autoscaler/snapshot.ts';
 import { startAutoscaler, type AutoscalerLoop, type AutoscalerStatus } from './autoscaler/loop.ts';
 import { createGroupControls, type GroupControls } from './catalog/group-controls.ts';
@@ -60,6 +61,8 @@ export interface AppDeps {
   brokerLimiter?: RateLimiter;
   metrics: Metrics;
   ready: () => Promise<Readiness>;
+  /** DELETE /admin/controller/provision/{host}?force=true (src/autoscaler/reconcile.ts). */
+  forceRemoveHost: (host: string) => Promise<unknown>;
   /** Pause and schedules per group. */
   controls: GroupControls;
   /** Dry run of the autoscaler on the live view (acts on nothing). */
@@ -148,7 +151,18 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
   const controls = await createGroupControls({ store, clock });
   const settings = settingsFromConfig(config);
   const actuator = createActuator({ ops, events, cloud, clock, log });
-  const autoscaler = createAutoscaler({ view, catalog, cloud, settings, actuator, log, controls: controls.of });
+  const reconcile = createReconciler({
+    store,
+    cloud,
+    view,
+    ops,
+    events,
+    log,
+    // The cloud answers within its operation timeout: an intent without an instance after that (and a tick) was never launched.
+    launchGraceMs: config.managed.operationTimeoutMilliseconds + 2 * config.autoscaler.tickInterval,
+    orphanGraceMs: config.instancecontroller.nodeStateToleranceTime,
+  });
+  const autoscaler = createAutoscaler({ view, catalog, cloud, settings, actuator, reconcile, log, controls: controls.of });
   const whatIf = (group: string, h: WhatIf, now: number) =>
     planWhatIf({ view, catalog, cloud, settings, inFlight: actuator.inFlight() }, autoscaler.memory, controls.of, group, h, now);
   // A new node reports once the cloud has started it and its first reporting period has passed.
@@ -207,6 +221,7 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
     brokerLimiter: createRateLimiter({ ratePerSecond: config.broker.rateLimitPerSecond, burst: burstFor(config.broker.rateLimitPerSecond), clock }),
     metrics,
     ready,
+    forceRemoveHost: createForceRemove({ cloud, store, view, events }),
     controls,
     whatIf,
     dashboardDir: resolve(projectRoot, 'dist/dashboard'),

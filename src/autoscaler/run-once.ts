@@ -10,6 +10,7 @@ import { buildSnapshot, type SnapshotSources } from './snapshot.ts';
 import { applySchedules, planScheduleEvents, type ControlsOf } from './schedules.ts';
 import { forgetResumed, holdPaused } from './pause.ts';
 import type { LaunchOutcome, PlanItem, RunResult, Snapshot } from './types.ts';
+import type { Reconciler } from './reconcile.ts';
 
 export interface RunOnceDeps {
   view: SnapshotSources['view'];
@@ -18,6 +19,8 @@ export interface RunOnceDeps {
   settings: SnapshotSources['settings'];
   memory: AutoscalerMemory;
   actuator: Actuator;
+  /** Reconciles cloud, pool and store before each plan (launch intents, orphan hosts). */
+  reconcile?: Reconciler;
   log: Logger;
   /** Pause and schedules per group (src/catalog/group-controls.ts); none when absent. */
   controls?: ControlsOf;
@@ -42,7 +45,7 @@ export interface TickContext {
 
 /** Pure part of a tick (also what the benchmark measures): snapshot, memory observation, every planner. */
 export function planTick(
-  deps: Omit<RunOnceDeps, 'log' | 'actuator'> & { actuator: Pick<Actuator, 'inFlight'> },
+  deps: Omit<RunOnceDeps, 'log' | 'actuator' | 'reconcile'> & { actuator: Pick<Actuator, 'inFlight'>; reconcile?: Pick<Reconciler, 'inFlight'> },
   outcomes: readonly LaunchOutcome[],
   now: number,
   ctx?: TickContext,
@@ -51,7 +54,7 @@ export function planTick(
   const outcomeEvents = applyOutcomes(memory, outcomes, deps.settings);
   const controls = deps.controls ?? noControls;
   const snapshot = buildSnapshot(
-    { view: deps.view, catalog: deps.catalog, cloud: deps.cloud, settings: deps.settings, inFlight: deps.actuator.inFlight(), observedSince: ctx?.observedSince },
+    { view: deps.view, catalog: deps.catalog, cloud: deps.cloud, settings: deps.settings, inFlight: [...deps.actuator.inFlight(), ...(deps.reconcile?.inFlight() ?? [])], observedSince: ctx?.observedSince },
     now,
   );
   const windows = applySchedules(snapshot, controls, now);
@@ -72,6 +75,7 @@ export async function runOnce(deps: RunOnceDeps, now: number, ctx?: TickContext)
   let outcomes: LaunchOutcome[] = [];
   try {
     outcomes = deps.actuator.takeSettled();
+    await deps.reconcile?.run(now, ctx?.observedSince ?? now);
     const { items, groups } = planTick(deps, outcomes, now, ctx);
     const results = items.length ? await deps.actuator.execute(items) : [];
     applyResults(deps.memory, results, now, deps.settings);

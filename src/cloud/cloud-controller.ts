@@ -65,6 +65,8 @@ export interface Instance {
   instanceType: string;
   state: 'pending' | 'running' | 'terminated';
   launchTime: number;
+  /** Group the instance was launched for, when the cloud keeps it (names an orphan in the scale event log). */
+  group?: string | null;
 }
 
 export type CloudErrorCode = 'POOL_EXHAUSTED' | 'UNKNOWN_ZONE' | 'UNREACHABLE' | 'TIMEOUT' | 'INTERNAL';

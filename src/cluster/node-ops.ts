@@ -1,6 +1,6 @@
-import type { ClusterNode, LaunchConfig, NodeGroup, NodeState, Role, ScalePolicy } from '../domain/types.ts';
-import type { ClusterStore } from '../store/cluster-store.ts';
-import { CloudError, type CloudController, type TerminateReason } from '../cloud/cloud-controller.ts';
+import type { ClusterNode, LaunchConfig, LaunchIntent, NodeGroup, NodeState, Role, ScalePolicy } from '../domain/types.ts';
+import { StaleLeaseError, type ClusterStore, type LeaseFence } from '../store/cluster-store.ts';
+import { CloudError, type CloudController, type Instance, type TerminateReason } from '../cloud/cloud-controller.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Config } from '../config/schema.ts';
@@ -40,6 +40,8 @@ export interface LaunchOptions {
   kind?: 'launch' | 'replace';
   /** Called synchronously, before the cloud is asked, with the instance being launched. */
   onStart?: (launching: Launching) => void;
+  /** The autoscaler's lease generation: the launch intent is written only while it is current (fencing). */
+  fence?: LeaseFence;
 }
 
 export interface TerminateOptions {
@@ -106,6 +108,38 @@ export function createNodeOps(d: NodeOpsDeps) {
     return next;
   }
 
+  /** The pending node a launch (or an adopted intent) becomes once the cloud has given its host. */
+  function pendingNode(group: NodeGroup, role: Role, capacity: number, instance: Instance, launchTime: number, reason: string): ClusterNode {
+    return {
+      id: 0,
+      identifier: instance.identifier,
+      group: group.name,
+      role,
+      region: instance.region,
+      availabilityZone: instance.zone,
+      address: instance.host,
+      port: instance.port ?? d.config.cluster.accessPort,
+      state: 'pending',
+      launchConfig: group.launchConfig,
+      instanceType: instance.instanceType,
+      capacity,
+      launchTime,
+      lastReport: null,
+      lastTrafficTime: 0,
+      reportingSpeed: d.config.cluster.reportingSpeed,
+      connections: { publishers: 0, subscribers: 0 },
+      cpu: null,
+      memory: null,
+      drainStartedAt: null,
+      stateReason: reason,
+      stateUpdated: d.clock.now(),
+    };
+  }
+
+  /** Best effort: a leftover intent is cleaned up by the leader's reconcile. */
+  const dropIntent = (identifier: string) =>
+    d.store.deleteLaunchIntent(identifier).catch((err) => log.warn({ err, identifier }, 'launch intent not deleted; the reconcile removes it'));
+
   async function launch(groupName: string, role: Role, opts: LaunchOptions): Promise<ClusterNode> {
     const group = d.view.groups.get(groupName);
     if (!group) throw notFound(`Node group ${groupName} does not exist.`);
@@ -117,11 +151,23 @@ export function createNodeOps(d: NodeOpsDeps) {
     const entry = { identifier, group: groupName, role, zone, since };
     d.view.launching.set(identifier, entry);
     opts.onStart?.(entry);
-    let instance;
+    // Durable before the cloud is asked (design §6): a crash from here on leaves a row the next leader
+    // reconciles with the cloud, never an unmanaged instance or a second launch.
+    const intent: LaunchIntent = { identifier, group: groupName, role, zone, instanceType: target.instanceType, generation: opts.fence?.generation ?? 0, created: since, host: null, updated: since };
+    try {
+      if (!(await d.store.addLaunchIntent(intent, opts.fence))) {
+        throw new StaleLeaseError(`Launch of ${role} in ${groupName} refused: lease generation ${opts.fence?.generation} is stale (another manager runs the autoscaler now).`);
+      }
+    } catch (err) {
+      d.view.launching.delete(identifier);
+      throw err;
+    }
+    let instance: Instance;
     try {
       instance = await d.cloud.launch({ identifier, role, zone, instanceType: target.instanceType, group: groupName });
     } catch (err) {
       d.view.launching.delete(identifier);
+      await dropIntent(identifier);
       const ce = err instanceof CloudError ? err : null;
       await d.events.record({
         group: groupName,
@@ -137,35 +183,15 @@ export function createNodeOps(d: NodeOpsDeps) {
     if (!d.view.groups.has(groupName) || d.view.groups.get(groupName)!.state === 'deleting') {
       // The group went away while the cloud was working: give the instance straight back.
       await d.cloud.terminate(instance.identifier, 'group-deleted').catch(() => undefined);
+      await dropIntent(identifier);
       throw notFound(`Node group ${groupName} was deleted during the launch.`);
     }
-    const now = d.clock.now();
-    const node: ClusterNode = {
-      id: 0,
-      identifier: instance.identifier,
-      group: groupName,
-      role,
-      region: instance.region,
-      availabilityZone: instance.zone,
-      address: instance.host,
-      port: instance.port ?? d.config.cluster.accessPort,
-      state: 'pending',
-      launchConfig: group.launchConfig,
-      instanceType: instance.instanceType,
-      capacity: target.connectionCapacity,
-      launchTime: since,
-      lastReport: null,
-      lastTrafficTime: 0,
-      reportingSpeed: d.config.cluster.reportingSpeed,
-      connections: { publishers: 0, subscribers: 0 },
-      cpu: null,
-      memory: null,
-      drainStartedAt: null,
-      stateReason: opts.reason,
-      stateUpdated: now,
-    };
-    const stored = await d.store.saveNode(node);
+    // If the store fails from here on, the intent (with its host once completed) stays: the reconcile
+    // turns it into this pending node later instead of leaking the instance.
+    await d.store.completeLaunchIntent(identifier, instance.host, d.clock.now());
+    const stored = await d.store.saveNode(pendingNode(group, role, target.connectionCapacity, instance, since, opts.reason));
     d.view.setNode(stored);
+    await dropIntent(identifier);
     await d.events.record({
       group: groupName,
       kind: opts.kind ?? 'launch',
@@ -174,6 +200,24 @@ export function createNodeOps(d: NodeOpsDeps) {
       reason: opts.reason,
       data: { ...opts.data, identifier: stored.identifier, zone: stored.availabilityZone },
     });
+    return stored;
+  }
+
+  /**
+   * An intent left by a crashed process or a former leader whose instance the cloud runs: it becomes the
+   * pending node it would have been (launch time = the intent's), and reports or fails normally.
+   */
+  async function adoptLaunch(intent: LaunchIntent, instance: Instance, reason: string, data: Record<string, unknown>): Promise<ClusterNode | null> {
+    const group = d.view.groups.get(intent.group);
+    if (!group || group.state === 'deleting') return null;
+    const lc = d.catalog.launchConfig(group.launchConfig);
+    const capacity = lc?.targets.target.find((x) => x.role === intent.role)?.connectionCapacity ?? 0;
+    const existing = d.view.nodes.get(instance.host);
+    if (existing && existing.identifier !== instance.identifier) return null; // the address serves another node: not ours to overwrite
+    const stored = existing ?? (await d.store.saveNode(pendingNode(group, intent.role, capacity, instance, intent.created, reason)));
+    if (!existing) d.view.setNode(stored);
+    await d.store.deleteLaunchIntent(intent.identifier);
+    await d.events.record({ group: group.name, kind: 'reconciled', role: intent.role, node: stored.address, reason, data: { ...data, identifier: intent.identifier, zone: instance.zone } });
     return stored;
   }
 
@@ -195,6 +239,8 @@ export function createNodeOps(d: NodeOpsDeps) {
       p.then(done, done);
       return p;
     },
+
+    adoptLaunch,
 
     /** Settles when every launch in flight for the group has ended (either way). */
     async launchesSettled(groupName: string): Promise<void> {

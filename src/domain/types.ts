@@ -204,3 +204,23 @@ export interface GroupSettings {
   replaceDead: boolean;
   schedules: Schedule[];
 }
+
+/**
+ * A launch as the store knows it before the node exists (design §6): written before the cloud is asked,
+ * completed with the host once the cloud acknowledged, deleted once the node row is saved. What a crash
+ * or a lost leadership leaves behind is reconciled with the cloud by the next leader.
+ */
+export interface LaunchIntent {
+  /** Cloud instance name, chosen before the launch. */
+  identifier: string;
+  group: string;
+  role: Role;
+  zone: string;
+  instanceType: string;
+  /** Lease generation of the manager that wrote it (0: written outside the autoscaler, e.g. an admin launch). */
+  generation: number;
+  created: number;
+  /** Address the cloud gave, once it acknowledged. */
+  host: string | null;
+  updated: number;
+}

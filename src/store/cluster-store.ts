@@ -1,6 +1,7 @@
 import type {
   Alarm,
   ClusterNode,
+  LaunchIntent,
   LaunchConfig,
   NodeGroup,
   NodeState,
@@ -103,6 +104,24 @@ export interface ClusterStore {
   updateProvision(p: StreamProvision): Promise<boolean>;
   deleteProvision(scope: string, name: string): Promise<boolean>;
 
+  // ---- launch intents (design §6: a launch is written before the cloud is asked)
+  /**
+   * Inserts; StoreConflictError when the identifier exists. With `fence`, only while the named lease is
+   * still at that generation: false (nothing written) when another manager has gained it since.
+   */
+  addLaunchIntent(intent: LaunchIntent, fence?: LeaseFence): Promise<boolean>;
+  /** Records the host the cloud gave; false when the intent is gone. */
+  completeLaunchIntent(identifier: string, host: string, at: number): Promise<boolean>;
+  deleteLaunchIntent(identifier: string): Promise<boolean>;
+  /** Oldest first. */
+  listLaunchIntents(): Promise<LaunchIntent[]>;
+
+  // ---- lease generations (fencing: an action carries the generation it was decided under)
+  /** Bumps and returns the generation of the named lease: called by the manager that just gained it. */
+  nextLeaseGeneration(name: string, at: number): Promise<number>;
+  /** Current generation of the named lease (0 when never gained). */
+  leaseGeneration(name: string): Promise<number>;
+
   // ---- scale event log
   addScaleEvent(e: ScaleEvent): Promise<ScaleEvent>;
   /** Newest first. */
@@ -112,6 +131,21 @@ export interface ClusterStore {
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A write made under a lease: refused when the lease has moved on to another generation. */
+export interface LeaseFence {
+  lease: string;
+  generation: number;
+}
+
+/** An action decided under a lease generation that is no longer current: refused (fencing). */
+export class StaleLeaseError extends Error {
+  readonly code = 'STALE_LEASE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StaleLeaseError';
+  }
 }
 
 /** Exclusive autoscaler lease (design §6): MySQL GET_LOCK; SQLite is single-instance and always holds it. */

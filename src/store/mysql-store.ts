@@ -12,6 +12,7 @@ import type {
   Alarm,
   ClusterNode,
   LaunchConfig,
+  LaunchIntent,
   LinkState,
   NodeGroup,
   NodeState,
@@ -23,12 +24,16 @@ import type {
   GroupSettings,
 } from '../domain/types.ts';
 import { SCHEMA_VERSION } from './schema-version.ts';
-import { type ClusterStore, StoreConflictError, StoreInputError, StoreUnavailableError } from './cluster-store.ts';
+import { type ClusterStore, type LeaseFence, StoreConflictError, StoreInputError, StoreUnavailableError } from './cluster-store.ts';
 import {
   type EventRow,
   type GroupSettingsRow,
   toGroupSettings,
   type GroupRow,
+  type IntentRow,
+  INTENT_COLUMNS,
+  intentParams,
+  toIntent,
   type NodeRow,
   type ProvisionRow,
   type RelationRow,
@@ -554,6 +559,41 @@ class MysqlClusterStore implements ClusterStore {
   }
   async deleteProvision(scope: string, name: string) {
     return (await this.changed('DELETE FROM stream_provisions WHERE scope = ? AND name = ?', [scope, name])) > 0;
+  }
+
+  // ---- launch intents and lease generations
+
+  async addLaunchIntent(i: LaunchIntent, fence?: LeaseFence) {
+    const msg = `Launch intent ${i.identifier} already exists`;
+    if (!fence) return (await this.exec<ResultSetHeader>(`INSERT INTO launch_intents (${INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, intentParams(i), msg)).affectedRows > 0;
+    const r = await this.exec<ResultSetHeader>(
+      `INSERT INTO launch_intents (${INTENT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL
+        WHERE EXISTS (SELECT 1 FROM leases WHERE name = ? AND generation = ?)`,
+      [...intentParams(i), fence.lease, fence.generation],
+      msg,
+    );
+    return r.affectedRows > 0;
+  }
+  async completeLaunchIntent(identifier: string, host: string, at: number) {
+    return (await this.changed('UPDATE launch_intents SET host = ?, updated = ? WHERE identifier = ?', [host, at, identifier])) > 0;
+  }
+  async deleteLaunchIntent(identifier: string) {
+    return (await this.changed('DELETE FROM launch_intents WHERE identifier = ?', [identifier])) > 0;
+  }
+  async listLaunchIntents() {
+    return (await this.rows<IntentRow>('SELECT * FROM launch_intents ORDER BY created, identifier')).map(toIntent);
+  }
+  async nextLeaseGeneration(name: string, at: number) {
+    // One transaction: the row lock orders concurrent gains, and the read sees this one's bump.
+    return this.tx(async (c) => {
+      await c.execute('INSERT INTO leases (name, generation, updated) VALUES (?, 1, ?) ON DUPLICATE KEY UPDATE generation = generation + 1, updated = VALUES(updated)', [name, at]);
+      const [rows] = await c.execute<RowDataPacket[]>('SELECT generation FROM leases WHERE name = ?', [name]);
+      return Number(rows[0].generation);
+    });
+  }
+  async leaseGeneration(name: string) {
+    const [r] = await this.rows<{ generation: number }>('SELECT generation FROM leases WHERE name = ?', [name]);
+    return r ? Number(r.generation) : 0;
   }
 
   // ---- scale events

@@ -5,6 +5,7 @@ import type {
   Alarm,
   ClusterNode,
   LaunchConfig,
+  LaunchIntent,
   LinkState,
   NodeGroup,
   NodeState,
@@ -17,7 +18,7 @@ import type {
   GroupSettings,
 } from '../domain/types.ts';
 import { SCHEMA_VERSION } from './schema-version.ts';
-import { type ClusterStore, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
+import { type ClusterStore, type LeaseFence, StoreConflictError, StoreUnavailableError } from './cluster-store.ts';
 
 /** The embedded, zero-config cluster store (design §3): one SQLite file, one manager instance. */
 const SCHEMA_FILE = new URL('../../sql/cluster.sqlite.sql', import.meta.url);
@@ -96,6 +97,34 @@ export interface EventRow {
   reason: string;
   data: string;
 }
+
+export interface IntentRow {
+  identifier: string;
+  group_name: string;
+  role: string;
+  zone: string;
+  instance_type: string;
+  generation: number;
+  created: number;
+  host: string | null;
+  updated: number;
+}
+
+export const toIntent = (r: IntentRow): LaunchIntent => ({
+  identifier: r.identifier,
+  group: r.group_name,
+  role: r.role as Role,
+  zone: r.zone,
+  instanceType: r.instance_type,
+  generation: Number(r.generation),
+  created: Number(r.created),
+  host: r.host,
+  updated: Number(r.updated),
+});
+
+/** Insert parameters of an intent, in INTENT_COLUMNS order. */
+export const intentParams = (i: LaunchIntent) => [i.identifier, i.group, i.role, i.zone, i.instanceType, i.generation, i.created, i.host, i.updated];
+export const INTENT_COLUMNS = 'identifier, group_name, role, zone, instance_type, generation, created, host, updated';
 
 export const toGroup = (r: GroupRow): NodeGroup => ({
   id: r.id,
@@ -349,6 +378,21 @@ class SqliteClusterStore implements ClusterStore {
       listEvents: p<EventRow>('SELECT * FROM scale_events WHERE group_name = ? ORDER BY id DESC LIMIT ? OFFSET ?'),
       countEvents: p<{ n: number }>('SELECT COUNT(*) AS n FROM scale_events WHERE group_name = ?'),
 
+      insIntent: p(`INSERT INTO launch_intents (${INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insIntentFenced: p(
+        `INSERT INTO launch_intents (${INTENT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+          WHERE EXISTS (SELECT 1 FROM leases WHERE name = ? AND generation = ?)`,
+      ),
+      completeIntent: p('UPDATE launch_intents SET host = ?, updated = ? WHERE identifier = ?'),
+      delIntent: p('DELETE FROM launch_intents WHERE identifier = ?'),
+      listIntents: p<IntentRow>('SELECT * FROM launch_intents ORDER BY created, identifier'),
+      bumpLease: p<{ generation: number }>(
+        `INSERT INTO leases (name, generation, updated) VALUES (?, 1, ?)
+         ON CONFLICT (name) DO UPDATE SET generation = generation + 1, updated = excluded.updated
+         RETURNING generation`,
+      ),
+      getLease: p<{ generation: number }>('SELECT generation FROM leases WHERE name = ?'),
+
       ping: p('SELECT 1'),
     };
 
@@ -592,6 +636,30 @@ class SqliteClusterStore implements ClusterStore {
   }
   deleteProvision(scope: string, name: string) {
     return this.run(() => this.s.delProvision.run(scope, name).changes > 0);
+  }
+
+  // ---- launch intents and lease generations
+
+  addLaunchIntent(i: LaunchIntent, fence?: LeaseFence) {
+    return this.run(
+      () => (fence ? this.s.insIntentFenced.run(...intentParams(i), fence.lease, fence.generation) : this.s.insIntent.run(...intentParams(i))).changes > 0,
+      `Launch intent ${i.identifier} already exists`,
+    );
+  }
+  completeLaunchIntent(identifier: string, host: string, at: number) {
+    return this.run(() => this.s.completeIntent.run(host, at, identifier).changes > 0);
+  }
+  deleteLaunchIntent(identifier: string) {
+    return this.run(() => this.s.delIntent.run(identifier).changes > 0);
+  }
+  listLaunchIntents() {
+    return this.run(() => this.s.listIntents.all().map(toIntent));
+  }
+  nextLeaseGeneration(name: string, at: number) {
+    return this.run(() => this.s.bumpLease.get(name, at)!.generation);
+  }
+  leaseGeneration(name: string) {
+    return this.run(() => this.s.getLease.get(name)?.generation ?? 0);
   }
 
   // ---- scale events

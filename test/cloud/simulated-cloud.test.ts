@@ -297,6 +297,7 @@ describe('simulated cloud', () => {
       instanceType: 'standard',
       state: 'running',
       launchTime: env.clock.now() - DELAY,
+      group: r.group,
     });
     await assert.rejects(env.cloud.launch(launchReq({ instanceType: 'largecpu' })), (e: unknown) => {
       assert.ok(e instanceof CloudError);
@@ -460,7 +461,7 @@ describe('simulated cloud', () => {
 describe('provision routes (C1–C7)', () => {
   async function routeEnv(t: TestContext) {
     const env = await withEnv(t, { recycleDeadNodes: false });
-    const app = await pluginApp(t, { admin: [provisionRoutes({ cloud: env.cloud })] });
+    const app = await pluginApp(t, { admin: [provisionRoutes({ cloud: env.cloud, forceRemove: (h) => env.cloud.removeProvision(h, { servedBy: () => null }) })] });
     return { env, app };
   }
 

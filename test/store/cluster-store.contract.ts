@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type {
   ClusterNode,
   LaunchConfig,
+  LaunchIntent,
   NodeGroup,
   NodeStream,
   Relation,
@@ -731,6 +732,45 @@ export function defineClusterStoreContract(name: string, make: () => Promise<Sto
       });
     });
 
+    describe('launch intents and lease generations', () => {
+      const intent = (identifier: string, over: Partial<LaunchIntent> = {}): LaunchIntent => ({
+        identifier,
+        group: 'g1',
+        role: 'edge',
+        zone: 'us-test1-a',
+        instanceType: 'standard',
+        generation: 0,
+        created: T,
+        host: null,
+        updated: T,
+        ...over,
+      });
+
+      it('adds, completes, lists oldest first and deletes; a duplicate identifier is a conflict', async () => {
+        assert.equal(await store.addLaunchIntent(intent('i2', { created: T + 1, updated: T + 1 })), true);
+        assert.equal(await store.addLaunchIntent(intent('i1')), true);
+        await assert.rejects(store.addLaunchIntent(intent('i1')), StoreConflictError);
+        assert.equal(await store.completeLaunchIntent('i1', '10.0.0.7', T + 5), true);
+        assert.equal(await store.completeLaunchIntent('nope', '10.0.0.8', T + 5), false);
+        assert.deepEqual(await store.listLaunchIntents(), [intent('i1', { host: '10.0.0.7', updated: T + 5 }), intent('i2', { created: T + 1, updated: T + 1 })]);
+        assert.equal(await store.deleteLaunchIntent('i1'), true);
+        assert.equal(await store.deleteLaunchIntent('i1'), false);
+        assert.deepEqual((await store.listLaunchIntents()).map((i) => i.identifier), ['i2']);
+      });
+
+      it('lease generations count up per name; a fenced intent is written only under the current generation', async () => {
+        assert.equal(await store.leaseGeneration('lease-a'), 0);
+        assert.equal(await store.nextLeaseGeneration('lease-a', T), 1);
+        assert.equal(await store.nextLeaseGeneration('lease-a', T + 1), 2);
+        assert.equal(await store.nextLeaseGeneration('lease-b', T), 1);
+        assert.equal(await store.leaseGeneration('lease-a'), 2);
+        assert.equal(await store.addLaunchIntent(intent('stale', { generation: 1 }), { lease: 'lease-a', generation: 1 }), false, 'stale generation refused');
+        assert.equal(await store.addLaunchIntent(intent('never', { generation: 1 }), { lease: 'lease-c', generation: 1 }), false, 'unknown lease refused');
+        assert.equal(await store.addLaunchIntent(intent('fresh', { generation: 2 }), { lease: 'lease-a', generation: 2 }), true);
+        assert.deepEqual((await store.listLaunchIntents()).map((i) => [i.identifier, i.generation]), [['fresh', 2]]);
+      });
+    });
+
     describe('durability and failures', () => {
       it('keeps everything across a restart', async (t) => {
         if (!ctx.reopen) return t.skip('this binding cannot reopen');
@@ -744,9 +784,14 @@ export function defineClusterStoreContract(name: string, make: () => Promise<Sto
         await store.saveRelation(relation('a', 'b', { state: 'established' }));
         await store.createProvision(provision('live', 's1'));
         const e = await store.addScaleEvent(event('g1', 1));
+        const li: LaunchIntent = { identifier: 'inst-1', group: 'g1', role: 'origin', zone: 'z', instanceType: 't', generation: 3, created: T, host: null, updated: T };
+        await store.addLaunchIntent(li);
+        await store.nextLeaseGeneration('l', T);
 
         store = await ctx.reopen();
 
+        assert.deepEqual(await store.listLaunchIntents(), [li]);
+        assert.equal(await store.leaseGeneration('l'), 1);
         sameJson(await store.getLaunchConfig('lc1'), launchConfig('lc1'));
         sameJson(await store.getScalePolicy('sp1'), regionPolicy('sp1'));
         assert.deepEqual(await store.listAlarms(), [{ role: 'edge', threshold: 65.5 }]);

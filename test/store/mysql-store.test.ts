@@ -26,6 +26,8 @@ const TABLES = [
   'stream_provisions',
   'scale_events',
   'group_settings',
+  'launch_intents',
+  'leases',
 ];
 
 defineClusterStoreContract('mysql', async () => {
@@ -63,7 +65,7 @@ describe('openMysqlStore', () => {
     const [rows] = await raw.query<RowDataPacket[]>(`SELECT version FROM ${extra}.schema_version`);
     assert.deepEqual(
       rows.map((r) => r.version),
-      [1, 2],
+      [1, 2, 3],
     );
     const [[opt]] = await raw.query<RowDataPacket[]>(
       'SELECT default_character_set_name AS cs FROM information_schema.schemata WHERE schema_name = ?',
@@ -80,24 +82,28 @@ describe('openMysqlStore', () => {
     // CREATE TABLE IF NOT EXISTS would have brought it back
     assert.ok(!(await tables()).includes('alarms'));
     const [rows] = await raw.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${extra}.schema_version`);
-    assert.equal(Number(rows[0].n), 2);
+    assert.equal(Number(rows[0].n), 3);
   });
 
   it('upgrades a version 1 database: the new tables appear, the rows stay', async () => {
     await raw.query(`DROP DATABASE IF EXISTS ${extra}`);
     await (await openMysqlStore(opts)).close();
     await raw.query(`DROP TABLE ${extra}.group_settings`);
+    await raw.query(`DROP TABLE ${extra}.launch_intents`);
+    await raw.query(`DROP TABLE ${extra}.leases`);
     await raw.query(`DELETE FROM ${extra}.schema_version WHERE version > 1`);
     await raw.query(`INSERT INTO ${extra}.alarms (role, threshold) VALUES ('edge', 42)`);
     const store = await openMysqlStore(opts);
     try {
       assert.deepEqual(await store.listGroupSettings(), []);
+      assert.deepEqual(await store.listLaunchIntents(), []);
+      assert.equal(await store.nextLeaseGeneration('x', 1), 1);
       assert.deepEqual(await store.listAlarms(), [{ role: 'edge', threshold: 42 }]);
     } finally {
       await store.close();
     }
     const [rows] = await raw.query<RowDataPacket[]>(`SELECT version FROM ${extra}.schema_version ORDER BY version`);
-    assert.deepEqual(rows.map((r) => r.version), [1, 2]);
+    assert.deepEqual(rows.map((r) => r.version), [1, 2, 3]);
   });
 
   it('rejects with StoreUnavailableError when the server is unreachable', async () => {

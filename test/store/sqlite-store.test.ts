@@ -37,7 +37,7 @@ describe('openSqliteStore', () => {
     const db = new Database(file, { readonly: true });
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }]);
     } finally {
       db.close();
     }
@@ -68,11 +68,13 @@ describe('openSqliteStore', () => {
     const file = freshFile();
     await openSqliteStore(file).close();
     const db = new Database(file);
-    db.exec("DROP TABLE group_settings; DELETE FROM schema_version WHERE version > 1; INSERT INTO alarms (role, threshold) VALUES ('edge', 42)");
+    db.exec("DROP TABLE group_settings; DROP TABLE launch_intents; DROP TABLE leases; DELETE FROM schema_version WHERE version > 1; INSERT INTO alarms (role, threshold) VALUES ('edge', 42)");
     db.close();
     const store = openSqliteStore(file);
     try {
       assert.deepEqual(await store.listGroupSettings(), []);
+      assert.deepEqual(await store.listLaunchIntents(), []);
+      assert.equal(await store.nextLeaseGeneration('x', 1), 1);
       assert.deepEqual(await store.listAlarms(), [{ role: 'edge', threshold: 42 }]);
     } finally {
       await store.close();

@@ -29,8 +29,11 @@ export interface SimulatedCloud extends CloudController {
   /** Validates, pings every host concurrently, then stores all of them AVAILABLE, or nothing (400). */
   addProvisions(items: unknown[]): Promise<ProvisionView[]>;
   listProvisions(filter?: ProvisionFilter): Promise<ProvisionView[]>;
-  /** 404 unknown host, 409 when it serves a group. */
-  removeProvision(host: string): Promise<ProvisionView>;
+  /**
+   * 404 unknown host, 409 when it serves a group. With `force`, an ASSIGNED host is removed too unless
+   * `force.servedBy` names the live node it serves (409): the operator's way out of a leaked host.
+   */
+  removeProvision(host: string, force?: { servedBy: (p: Provision) => string | null }): Promise<ProvisionView & { released?: { identifier: string | null; group: string | null } }>;
   /** Removes every host that serves no group; ASSIGNED hosts stay and are listed in `retained`. */
   removeAllProvisions(): Promise<{ count: number; retained: string[]; timestamp: number }>;
   /** TERMINATED → AVAILABLE when the host answers the ping (400 otherwise); 404 unknown, 409 ASSIGNED. */
@@ -133,6 +136,7 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
       instanceType: p.instanceType,
       state: launching.has(p.identifier!) ? 'pending' : 'running',
       launchTime: p.launchTime ?? p.updated,
+      group: p.group,
     };
   }
 
@@ -286,8 +290,17 @@ export function createSimulatedCloud(deps: SimulatedCloudDeps): SimulatedCloud {
       return store.list(filter).map(toView);
     },
 
-    async removeProvision(host: string): Promise<ProvisionView> {
+    async removeProvision(host: string, force?: { servedBy: (p: Provision) => string | null }) {
       const p = mustGet(host);
+      if (force && p.state === 'ASSIGNED') {
+        const node = force.servedBy(p);
+        if (node) throw conflict(`Provision ${p.host} serves the live node ${node}; terminate it (or delete its group) first.`);
+        store.release(p.identifier!, 'AVAILABLE', clock.now());
+        const r = store.remove(p.host);
+        if (!r.removed) throw conflict(`Provision ${p.host} was assigned again meanwhile; retry.`);
+        log.warn({ host: p.host, identifier: p.identifier, group: p.group }, 'ASSIGNED provision serving no live node removed (force)');
+        return { ...toView(r.removed), released: { identifier: p.identifier, group: p.group } };
+      }
       const r = store.remove(p.host);
       if (r.assigned) {
         throw conflict(

@@ -25,7 +25,7 @@ export function routePlugins(deps: AppDeps): AppRoutes {
       app.get('/debug/version', async () => deps.build);
     },
     catalogRoutes({ catalog: deps.catalog }),
-    provisionRoutes({ cloud: deps.cloud }),
+    provisionRoutes({ cloud: deps.cloud, forceRemove: deps.forceRemoveHost }),
     groupRoutes({ groups: deps.groups, view: deps.view, store: deps.store, catalog: deps.catalog, controls: deps.controls }),
     autoscaleRoutes({ groups: deps.groups, controls: deps.controls, catalog: deps.catalog, clock: deps.clock, whatIf: deps.whatIf, replay: deps.replay, tickInterval: deps.config.autoscaler.tickInterval }),
     nodeRoutes({ view: deps.view, ops: deps.ops }),

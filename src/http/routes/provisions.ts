@@ -15,7 +15,9 @@ export const bodySchema = z.union([z.array(z.unknown()), z.record(z.unknown())],
 });
 const hostParams = z.object({ host: z.string().trim().min(1, 'must not be empty').max(254, 'must be at most 254 characters') });
 
-export function provisionRoutes(deps: { cloud: SimulatedCloud }): FastifyPluginAsync {
+const removeQuery = z.object({ force: z.enum(['true', 'false']).optional() });
+
+export function provisionRoutes(deps: { cloud: SimulatedCloud; forceRemove: (host: string) => Promise<unknown> }): FastifyPluginAsync {
   const { cloud } = deps;
   return async (app) => {
     // C1: add (both spellings exist in the classic docs).
@@ -34,8 +36,12 @@ export function provisionRoutes(deps: { cloud: SimulatedCloud }): FastifyPluginA
     app.get('/controller/provision/available', async () => cloud.listProvisions('available'));
     app.get('/controller/provision/unavailable', async () => cloud.listProvisions('unavailable'));
 
-    // C5: remove one (409 while it serves a group).
-    app.delete('/controller/provision/:host', async (req) => cloud.removeProvision(parse(hostParams, req.params, 'params').host));
+    // C5: remove one (409 while it serves a group). `?force=true`: also an ASSIGNED host that serves no
+    // live node (a launch leaked by a crash), 409 while it does.
+    app.delete('/controller/provision/:host', async (req) => {
+      const host = parse(hostParams, req.params, 'params').host;
+      return parse(removeQuery, req.query, 'query').force === 'true' ? deps.forceRemove(host) : cloud.removeProvision(host);
+    });
     // C6: reset a TERMINATED host after its reboot.
     app.post('/controller/provision/:host', async (req) => cloud.resetProvision(parse(hostParams, req.params, 'params').host));
 
