@@ -206,5 +206,10 @@ describe('origin failure and live settings', () => {
     const ready = await h.api('GET', '/ready');
     assert.equal(ready.status, 200);
     assert.equal(ready.json.leader, true);
+    assert.equal(ready.json.autoscaler, undefined);
+    const status = await h.api('GET', '/admin/debug/status');
+    assert.equal(status.status, 200);
+    assert.equal(status.json.autoscaler.lastError, null);
+    assert.equal((await fetch(`${h.url}/streammanager/api/4.0/admin/debug/status`)).status, 401);
   });
 });

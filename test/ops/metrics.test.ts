@@ -234,7 +234,7 @@ test('GET /ready: 200 with the lease when the store answers, 503 JSON when it do
   assert.equal(up.statusCode, 200, 'no token needed for readiness');
   assert.equal(up.json().store, 'ok');
   assert.equal(up.json().leader, true);
-  assert.deepEqual(up.json().autoscaler, { ticks: 3 });
+  assert.equal(up.json().autoscaler, undefined, 'details are for administrators (GET /admin/debug/status)');
 
   state = { ok: false, store: 'unavailable: ECONNREFUSED', leader: false, autoscaler: null };
   const down = await app.inject({ method: 'GET', url: '/ready' });
@@ -245,6 +245,22 @@ test('GET /ready: 200 with the lease when the store answers, 503 JSON when it do
   assert.equal(typeof body.timestamp, 'number');
   assert.equal(body.store, 'unavailable: ECONNREFUSED');
   assert.equal(body.leader, false);
+});
+
+test('GET /ready carries no credential, host name or error text while the database is down; the admin status route does', async (t) => {
+  const m = createMetrics({ view: new ClusterView(), clock: new ManualClock() });
+  const leak = "connect ECONNREFUSED sm_user@db.internal.example:3306/cluster";
+  const ready = readinessCheck({
+    store: { ping: () => Promise.reject(Object.assign(new Error(leak), { code: 'ECONNREFUSED' })) },
+    lease: { held: false },
+    autoscaler: () => ({ leader: false, lastError: leak }),
+  });
+  const app = await pluginApp(t, { root: [opsRoutes({ metrics: m, token: '', ready })] });
+  const r = await app.inject({ method: 'GET', url: '/ready' });
+  assert.equal(r.statusCode, 503);
+  assert.equal(r.json().store, 'unavailable: ECONNREFUSED');
+  assert.doesNotMatch(r.body, /sm_user|db\.internal|3306|cluster"|lastError/);
+  assert.equal((await ready()).autoscaler && ((await ready()).autoscaler as { lastError: string }).lastError, leak, 'kept for the admin route');
 });
 
 test('GET /ready answers 503 when the check throws or hangs', async (t) => {

@@ -23,6 +23,8 @@ export function routePlugins(deps: AppDeps): AppRoutes {
     async (app) => {
       app.get('/debug/cloudcontroller', async (_req, reply) => reply.type('text/plain; charset=utf-8').send(deps.cloud.name));
       app.get('/debug/version', async () => deps.build);
+      // What /ready keeps to itself: the store's state and the autoscaler's last error, for administrators only.
+      app.get('/debug/status', async () => deps.ready());
     },
     catalogRoutes({ catalog: deps.catalog }),
     provisionRoutes({ cloud: deps.cloud, forceRemove: deps.forceRemoveHost }),

@@ -44,7 +44,9 @@ export function opsRoutes(deps: OpsRoutesDeps): FastifyPluginAsync {
         (err: Error): Readiness => ({ ok: false, store: err instanceof ReadyTimeout ? 'timeout' : 'error', leader: false, autoscaler: null }),
       );
       reply.header('cache-control', 'no-store').type('application/json');
-      const details = { store: r.store, leader: r.leader, autoscaler: r.autoscaler ?? null };
+      // Public: which dependency, never its error text (the autoscaler's lastError can name user@host/db).
+      // The details are in the log and on the admin-only GET /admin/debug/status.
+      const details = { store: r.store, leader: r.leader };
       if (r.ok) return reply.code(200).send({ status: 'ready', ...details, timestamp: clock.now() });
       return reply.code(503).send({ errorMessage: notReadyMessage(r.store), timestamp: clock.now(), ...details });
     });
@@ -52,9 +54,9 @@ export function opsRoutes(deps: OpsRoutesDeps): FastifyPluginAsync {
 }
 
 function notReadyMessage(store: string): string {
-  if (store === 'ok') return 'Not ready; see the details in this answer.';
+  if (store === 'ok') return 'Not ready; an administrator sees why at GET /streammanager/api/4.0/admin/debug/status.';
   if (store === 'timeout') return 'Not ready: the readiness check did not finish in time; the cluster database may be slow or unreachable.';
-  return `Not ready: the cluster database does not answer (${store}); check the config.db* settings and that the database is up.`;
+  return `Not ready: the cluster database does not answer (${store}); check the config.db* settings and that the database is up (the manager's log has the details).`;
 }
 
 class ReadyTimeout extends Error {}
