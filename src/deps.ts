@@ -150,7 +150,11 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
 
   const controls = await createGroupControls({ store, clock });
   const settings = settingsFromConfig(config);
-  const actuator = createActuator({ ops, events, cloud, clock, log });
+  // Lease fencing (design §6): every gain of the autoscaler lease bumps its generation in the store; a tick
+  // acts only while its generation is still the store's, and launch intents are written under it.
+  const LEASE = 'autoscaler';
+  let generation = 0;
+  const actuator = createActuator({ ops, events, cloud, clock, log, fence: () => (generation > 0 ? { lease: LEASE, generation } : undefined) });
   const reconcile = createReconciler({
     store,
     cloud,
@@ -249,11 +253,23 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         runOnce: async (now, ctx) => {
           const t0 = performance.now();
           try {
+            // Fenced: a tick acts only while its lease generation is still the store's.
+            const storeDown = (err: Error) => ({ at: now, groups: 0, planned: 0, results: [], outcomes: [], error: err.message, transient: true, storeDown: true });
+            try {
+              const current = await store.leaseGeneration(LEASE);
+              if (current !== generation) {
+                log.error({ generation, current }, 'autoscaler tick refused: stale lease generation (another manager gained the lease since)');
+                return { at: now, groups: 0, planned: 0, results: [], outcomes: [], error: `stale lease generation ${generation} (current ${current})`, transient: true };
+              }
+            } catch (err) {
+              if (err instanceof StoreUnavailableError) return storeDown(err);
+              throw err;
+            }
             // Link repair reads the store first thing each tick: a store that does not answer skips the tick.
             try {
               await repairRelations({ view, store, events }, now);
             } catch (err) {
-              if (err instanceof StoreUnavailableError) return { at: now, groups: 0, planned: 0, results: [], outcomes: [], error: err.message, transient: true, storeDown: true };
+              if (err instanceof StoreUnavailableError) return storeDown(err);
               log.warn({ err }, 'link repair failed; the next tick retries');
             }
             return await autoscaler.runOnce(now, ctx);
@@ -264,6 +280,8 @@ export async function createDeps(config: Config, o: DepsOverrides = {}): Promise
         // A new leader must act on the cluster as the store has it, not on its own stale view.
         onLeadership: async () => {
           await Promise.all([syncView(view, store, onNodeGone), catalog.reload(), controls.reload()]);
+          generation = await store.nextLeaseGeneration(LEASE, clock.now());
+          log.info({ generation }, 'autoscaler lease generation');
         },
       });
     },

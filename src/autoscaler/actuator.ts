@@ -4,6 +4,7 @@ import type { EventLog } from '../cluster/scale-events.ts';
 import { CloudError, type CloudController } from '../cloud/cloud-controller.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { LeaseFence } from '../store/cluster-store.ts';
 import type { InFlightSnap, ItemResult, LaunchItem, LaunchOutcome, PlanItem } from './types.ts';
 
 export interface ActuatorDeps {
@@ -13,6 +14,8 @@ export interface ActuatorDeps {
   cloud?: Pick<CloudController, 'available'>;
   clock: Pick<Clock, 'now'>;
   log: Logger;
+  /** The lease generation this manager acts under: launch intents are written only while it is current. */
+  fence?: () => LeaseFence | undefined;
 }
 
 export interface Actuator {
@@ -141,6 +144,7 @@ export function createActuator(d: ActuatorDeps): Actuator {
         avoidZones,
         data: { rule: item.rule, ...item.data },
         kind: item.eventKind,
+        fence: d.fence?.(),
         onStart: (l) => {
           identifier = l.identifier;
           zone = l.zone;

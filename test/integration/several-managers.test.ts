@@ -55,4 +55,33 @@ describe('several managers on one MySQL database', () => {
     assert.equal(second.rt.autoscaler.status()?.leader, true, 'took over within two ticks');
     assert.equal((await second.events(group)).filter((e) => e.kind === 'launch').length, launchesBefore, 'no duplicate launches from the hand-over');
   });
+
+  it('fenced lease: each gain bumps the generation; a launch under a stale generation is refused and launches nothing', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const clock = new ManualClock();
+    const dataDir = mkdtempSync(join(tmpdir(), 'sm-fence-'));
+    const a = await startHarness(t, { store: 'mysql', mysql: db.opts, clock, dataDir });
+    const b = await startHarness(t, { store: 'mysql', mysql: db.opts, clock, dataDir });
+    const spare = await a.node(110);
+    await a.provision([spare]);
+    const group = (await a.api('POST', '/admin/nodegroup', { regions: ['us-test1'], launchConfig: 'simulated-cloud-default-v2', scalePolicy: 'simulated-cloud-default-v2', name: 'fenced' })).json.name;
+    a.start();
+    await a.tick();
+    assert.equal(a.rt.autoscaler.status()?.leader, true);
+    assert.equal(await a.rt.store.leaseGeneration('autoscaler'), 1);
+    await a.stop();
+    b.start();
+    await b.tick();
+    assert.equal(b.rt.autoscaler.status()?.leader, true);
+    assert.equal(await b.rt.store.leaseGeneration('autoscaler'), 2, 'the new leader acts under a new generation');
+
+    // What the old leader would still try after losing the lease: refused before the cloud is asked.
+    await assert.rejects(
+      b.rt.ops.launch(group, 'origin', { reason: 'stale leader', fence: { lease: 'autoscaler', generation: 1 } }),
+      (e: Error & { code?: string }) => e.code === 'STALE_LEASE' && /lease generation 1 is stale/.test(e.message),
+    );
+    assert.deepEqual(await b.rt.store.listLaunchIntents(), []);
+    assert.equal(((await b.api('GET', '/admin/controller/provision/available')).json as unknown[]).length, 1, 'no host reserved');
+  });
 });
