@@ -1,3 +1,4 @@
+import { freePort } from '../test/support/free-port.ts';
 /**
  * WebSocket proxy benchmark (loopback only, bounded, stops by itself).
  *
@@ -133,15 +134,6 @@ function findNginx(): { path?: string; why?: string } {
   // One attempt, bounded: Debian's nginx-light is enough for a WebSocket proxy_pass.
   const r = spawnSync('apt-get', ['install', '-y', '-qq', 'nginx-light'], { timeout: 25000, stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   return found() ? { path: found() } : { why: `nginx not installed and apt-get install failed (${r.error?.message ?? 'exit ' + r.status})` };
-}
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, host, () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function startNginx(bin: string, simPort: number): Promise<Nginx> {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../test/support/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,17 +18,6 @@ const MODES = {
   'compiled (node dist/server.js)': ['--enable-source-maps', 'dist/server.js'],
   'tsx (node --import tsx src/server.ts)': ['--import', 'tsx', 'src/server.ts'],
 } as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startOnce(args: readonly string[]): Promise<{ ms: number; rssMb: number }> {
   const port = await freePort();

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,14 +17,6 @@ import { ADMIN, CLUSTER_PASSWORD, NODE_TOKEN } from '../support/harness.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // Long enough for a loaded machine to see the reservation and kill; nothing waits for it after the kill.
 const LAUNCH_DELAY_MS = 20_000;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Polls `probe` until it returns a value (not undefined), at most `ms` of real time. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
